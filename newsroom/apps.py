@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NewsroomConfig(AppConfig):
+    name = "newsroom"
+    verbose_name = _("Newsroom")
+
+
+class NewsroomAdminConfig(AdminConfig):
+    default_site = "newsroom.admin_site.NewsroomAdminSite"
