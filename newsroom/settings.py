@@ -13,6 +13,8 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 from dotenv import load_dotenv
 
+from newsroom.mail import CONSOLE, UNCONFIGURED, mailer_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # A `.env` in the checkout (written by `make run`) fills in what the real environment lacks;
@@ -220,7 +222,11 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 # Load balancers probe over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+# One year of HSTS with subdomains and preload by default; see docs/deployment.md before keeping
+# preload on (it is hard to undo).
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+if DEBUG:
+    SECURE_HSTS_SECONDS = 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -253,8 +259,16 @@ ADMIN_CSP = {
     "img-src": [CSP.SELF, "data:", "blob:"],
 }
 
-# Email: the console in development until MAILERS/EMAIL_URL arrive with the membership work.
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Email: EMAIL_URL names the SMTP server. Without it, development prints mail to the console and
+# production refuses to send, saying what to set (newsroom.mail).
+EMAIL_URL = os.environ.get("EMAIL_URL", "").strip()
+if EMAIL_URL:
+    try:
+        MAILERS = {"default": mailer_from_url(EMAIL_URL)}
+    except ValueError as error:
+        sys.exit(str(error))
+else:
+    MAILERS = {"default": {"BACKEND": CONSOLE if DEBUG else UNCONFIGURED}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Newsroom <newsroom@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse
@@ -26,6 +27,18 @@ def _page(request, articles):
     return paginator.page(min(number, max(paginator.num_pages, 1)))
 
 
+def reader(request):
+    """The user behind a request, without touching the session when there is none.
+
+    Reading `request.user` marks the session as accessed, which adds `Vary: Cookie` to the
+    response; a request with no session cookie is anonymous, and its page stays shareable by
+    caches.
+    """
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return AnonymousUser()
+    return request.user
+
+
 def _published_in_language():
     return Article.objects.published().filter(language=get_language()).for_listing()
 
@@ -46,7 +59,7 @@ def section_detail(request, slug):
 @require_safe
 def article_detail(request, year, month, slug):
     articles = (
-        Article.objects.visible_to(request.user)
+        Article.objects.visible_to(reader(request))
         .filter(language=get_language())
         .select_related("section", "hero_image")
     )

@@ -1,0 +1,25 @@
+# The two commands: `make run` serves the demo newsroom, `make test` runs every test.
+# Both set up everything they need on a fresh machine (see bin/setup).
+
+PORT ?= 8000
+PYTHON := .venv/bin/python
+
+.PHONY: run test setup worker
+
+run: setup .env
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py demo --if-empty
+	$(PYTHON) manage.py demo_login
+	$(PYTHON) manage.py runserver 127.0.0.1:$(PORT)
+
+test: setup
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+setup:
+	@bin/setup
+
+# A local configuration for development: debug on, a generated secret key and demo password.
+# Never committed (.gitignore); delete it to start over.
+.env:
+	@$(PYTHON) -c 'import secrets; open(".env", "x").write("# Written by make run for local development; never commit it.\nDJANGO_DEBUG=1\nDJANGO_SECRET_KEY=" + secrets.token_urlsafe(50) + "\nDEMO_EDITOR_PASSWORD=" + secrets.token_urlsafe(12) + "\n")'
+	@echo "Wrote .env (debug on, generated secret key)."

@@ -1,0 +1,85 @@
+"""Factories for the content tests build on."""
+
+import io
+from datetime import timedelta
+
+import factory
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from PIL import Image as PillowImage
+
+from members.models import User
+from newsroom.models import Article, ArticleAuthor, Author, Image, Section
+
+
+def jpeg_bytes(width=800, height=533, colour=(40, 90, 140)):
+    buffer = io.BytesIO()
+    PillowImage.new("RGB", (width, height), colour).save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class SectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Section
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Section {n}")
+    slug = factory.Sequence(lambda n: f"section-{n}")
+
+
+class AuthorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Author
+
+    name = factory.Sequence(lambda n: f"Nino Author{n}")
+    slug = factory.Sequence(lambda n: f"nino-author-{n}")
+    bio = "Covers the region."
+
+
+class ImageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Image
+
+    alt = "A river valley under a low sky"
+    credit = "Tamar Photographer"
+    file = factory.LazyFunction(lambda: ContentFile(jpeg_bytes(), name="test.jpg"))
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    """A published article with a hero image and one byline."""
+
+    class Meta:
+        model = Article
+        skip_postgeneration_save = True
+
+    headline = factory.Sequence(lambda n: f"Story number {n} from the valley")
+    slug = factory.Sequence(lambda n: f"story-number-{n}")
+    standfirst = "A summary of what happened and why it matters."
+    body = "<h2>What happened</h2><p>First paragraph.</p><p>Second paragraph.</p>"
+    section = factory.SubFactory(SectionFactory, slug="politics", name="Politics")
+    status = Article.Status.PUBLISHED
+    published_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    hero_image = factory.SubFactory(ImageFactory)
+    hero_caption = "Protesters gather outside parliament"
+
+    @factory.post_generation
+    def authors(article, create, extracted, **kwargs):
+        if not create:
+            return
+        authors = extracted if extracted is not None else [AuthorFactory()]
+        for position, author in enumerate(authors):
+            ArticleAuthor.objects.create(article=article, author=author, position=position)

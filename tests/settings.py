@@ -1,0 +1,33 @@
+"""Test settings: the production settings module with debug off, plus what tests need."""
+
+import os
+import tempfile
+
+# The production path is what is tested: debug off, a real-looking key. Set before the settings
+# module reads them, so a developer's local .env (debug on) does not leak into the tests.
+os.environ["DJANGO_DEBUG"] = "0"
+os.environ["DJANGO_SECRET_KEY"] = "tests-" + "k3y-" * 16
+os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
+os.environ.setdefault("DJANGO_TIME_ZONE", "Asia/Tbilisi")
+
+from newsroom.settings import *  # noqa: E402, F403
+from newsroom.settings import STORAGES  # noqa: E402
+
+# The test client and the live server speak plain HTTP.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
+# live_server cannot serve the manifest storage's hashed names.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = tempfile.mkdtemp(prefix="newsroom-test-media-")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+# Static files come from the source folders (no collectstatic before tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,71 @@
+"""The production settings: what an operator sets, and what happens when they forget."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(*args, **env):
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "NEWSROOM_", "PYTEST_"))
+    }
+    # Empty values shadow anything a developer's local .env would add.
+    clean |= {"DJANGO_DEBUG": "", "DJANGO_SECRET_KEY": "", "DJANGO_ALLOWED_HOSTS": ""}
+    clean |= env
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_passes_with_only_the_three_production_values():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(48)[:64],
+        DJANGO_ALLOWED_HOSTS="news.example",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "key", ["", "short", "django-insecure-" + "x" * 60, "a" * 64]
+)
+def test_refuses_to_start_without_a_real_secret_key(key):
+    result = manage("check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY=key)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_debug_mode_starts_without_a_secret_key():
+    result = manage("check", DJANGO_DEBUG="1")
+    assert result.returncode == 0, result.stderr
+
+
+def test_bad_number_in_environment_is_explained():
+    result = manage("check", DJANGO_DEBUG="1", DJANGO_HSTS_SECONDS="a year")
+    assert result.returncode != 0
+    assert "DJANGO_HSTS_SECONDS must be a whole number" in result.stderr
+
+
+def test_bad_email_url_is_explained():
+    result = manage("check", DJANGO_DEBUG="1", EMAIL_URL="mailserver")
+    assert result.returncode != 0
+    assert "EMAIL_URL must look like" in result.stderr
