@@ -21,5 +21,5 @@ setup:
 # A local configuration for development: debug on, a generated secret key and demo password.
 # Never committed (.gitignore); delete it to start over.
 .env:
-	@$(PYTHON) -c 'import secrets; open(".env", "x").write("# Written by make run for local development; never commit it.\nDJANGO_DEBUG=1\nDJANGO_SECRET_KEY=" + secrets.token_urlsafe(50) + "\nDEMO_EDITOR_PASSWORD=" + secrets.token_urlsafe(12) + "\n")'
+	@$(PYTHON) -c 'import secrets; open(".env", "x").write("# Written by make run for local development; never commit it.\nDJANGO_DEBUG=1\nDJANGO_TIME_ZONE=Asia/Tbilisi\nDJANGO_SECRET_KEY=" + secrets.token_urlsafe(50) + "\nDEMO_EDITOR_PASSWORD=" + secrets.token_urlsafe(12) + "\n")'
 	@echo "Wrote .env (debug on, generated secret key)."

@@ -276,8 +276,6 @@ NEWSROOM_NAME = os.environ.get("NEWSROOM_NAME", "The Highland Courier")
 NEWSROOM_TAGLINE = os.environ.get(
     "NEWSROOM_TAGLINE", "Independent reporting from the Caucasus and beyond"
 )
-# Anonymous pages may be cached by a shared cache (nginx, a CDN) for this many seconds.
-NEWSROOM_PUBLIC_CACHE_SECONDS = env_int("NEWSROOM_PUBLIC_CACHE_SECONDS", 300)
 
 LOGGING = {
     "version": 1,
@@ -292,5 +290,7 @@ LOGGING = {
     "loggers": {
         # Request errors are logged to stdout like everything else (not mailed to ADMINS).
         "django": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        # One line per rendition saved is noise; failures are still logged.
+        "imagefield": {"level": "WARNING"},
     },
 }

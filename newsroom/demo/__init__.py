@@ -1,0 +1,1 @@
+"""The demo newsroom: invented people, stories and pictures for `manage.py demo`."""

@@ -1,0 +1,293 @@
+"""`manage.py demo`: fill the database with a fictional newsroom to develop and demonstrate against.
+
+Everything is invented (newsroom.demo): the outlet ("The Highland Courier"), its reporters, its
+stories and its photographs, which are drawn with Pillow. Nothing is copied from real journalism.
+"""
+
+import random
+import sys
+from datetime import timedelta
+
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from tqdm import tqdm
+
+from newsroom.demo.pictures import (
+    PHOTOGRAPHERS,
+    PICTURE_COUNT,
+    PICTURE_KINDS,
+    PICTURE_NAME,
+    draw_picture,
+)
+from newsroom.demo.writing import AUTHORS, REGIONS, SECTION_TAGS, SECTIONS, TAGS, StoryWriter
+from newsroom.models import Article, ArticleAuthor, Author, Image, Region, Section, Tag
+from newsroom.richtext import clean_html
+
+PUBLISHED, SCHEDULED, DRAFT, REVIEW = "published", "scheduled", "draft", "review"
+STATUS_WEIGHTS = {PUBLISHED: 88, DRAFT: 5, REVIEW: 3, SCHEDULED: 4}
+# A scheduled story is a published one whose time has not come yet.
+STATUS_VALUES = {
+    PUBLISHED: Article.Status.PUBLISHED,
+    SCHEDULED: Article.Status.PUBLISHED,
+    DRAFT: Article.Status.DRAFT,
+    REVIEW: Article.Status.REVIEW,
+}
+PUBLISHED_SPAN = timedelta(days=730)
+BATCH_SIZE = 500
+
+
+class Command(BaseCommand):
+    """Build a deterministic demo newsroom: taxonomy, authors, a picture library and articles.
+
+    Without --reset it adds articles to what is there and reuses the taxonomy, authors and pool
+    pictures, so running it twice never duplicates those. The same seed on the same database state
+    writes the same stories; publication times are relative to the moment it runs.
+    """
+
+    help = "Fill the database with The Highland Courier, a fictional demo newsroom."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--articles", type=int, default=200, help="How many articles to add (default 200)."
+        )
+        parser.add_argument(
+            "--seed", type=int, default=2026, help="Seed for the invented content (default 2026)."
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete all articles and the demo's pictures, authors, tags, regions and "
+            "sections first.",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing if there are articles already (for `make run`).",
+        )
+
+    def handle(self, *args, articles, seed, reset, if_empty, verbosity, **options):
+        if articles < 0:
+            raise CommandError(
+                f"--articles must be 0 or more, got {articles}. "
+                "Use --reset to remove the existing articles."
+            )
+        if reset and if_empty:
+            raise CommandError("--reset and --if-empty contradict each other; choose one.")
+        if if_empty and Article.objects.exists():
+            if verbosity >= 1:
+                self.stdout.write("There are articles already; the demo newsroom is left as it is.")
+            return
+        self.verbosity = verbosity
+
+        if reset:
+            self.reset()
+        with transaction.atomic():
+            sections, regions, tags, authors = self.build_taxonomy()
+        pictures = self.build_pictures()
+        existing = Article.objects.count()
+        # Mixing in the number of articles already there keeps a second run from repeating the
+        # first run's stories, and the result is still the same for the same starting point.
+        rng = random.Random(seed if not existing else f"{seed}:{existing}")
+        with transaction.atomic():
+            counts = self.build_articles(rng, articles, sections, regions, tags, authors, pictures)
+
+        if verbosity >= 1:
+            total = existing + articles
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo newsroom ready: {articles} articles ({counts[PUBLISHED]} published, "
+                    f"{counts[SCHEDULED]} scheduled, {counts[DRAFT]} drafts, {counts[REVIEW]} in "
+                    f"review), {len(pictures)} images, {len(sections)} sections, {len(regions)} "
+                    f"regions, {len(tags)} tags, {len(authors)} authors."
+                    + (f" The newsroom now has {total} articles in all." if existing else "")
+                )
+            )
+
+    def reset(self):
+        """Delete every article, and the pictures, authors and taxonomy this command makes."""
+        pictures = [
+            image
+            for image in Image.objects.filter(file__contains="demo-")
+            if PICTURE_NAME.search(image.file.name)
+        ]
+        with transaction.atomic():
+            # Articles first: bylines protect authors and articles protect sections.
+            ArticleAuthor.objects.all().delete()
+            Article.regions.through.objects.all().delete()
+            Article.tags.through.objects.all().delete()
+            Article.objects.all().delete()
+            Image.objects.filter(pk__in=[image.pk for image in pictures]).delete()
+            Author.objects.filter(slug__in=[slug for slug, *_rest in AUTHORS]).delete()
+            Tag.objects.filter(slug__in=[slug for slug, _name in TAGS]).delete()
+            Region.objects.filter(slug__in=list(REGIONS)).delete()
+            Section.objects.filter(slug__in=[slug for slug, *_rest in SECTIONS]).delete()
+        # Files only once the rows are gone for good; this also removes the renditions.
+        for image in pictures:
+            image.file.delete(save=False)
+
+    def build_taxonomy(self):
+        sections = {
+            slug: Section.objects.update_or_create(
+                slug=slug,
+                defaults={"name": name, "description": description, "position": position},
+            )[0]
+            for position, (slug, name, description) in enumerate(SECTIONS, start=1)
+        }
+        regions = {
+            slug: Region.objects.update_or_create(slug=slug, defaults={"name": region["name"]})[0]
+            for slug, region in REGIONS.items()
+        }
+        tags = {
+            slug: Tag.objects.update_or_create(slug=slug, defaults={"name": name})[0]
+            for slug, name in TAGS
+        }
+        authors = {
+            slug: Author.objects.update_or_create(slug=slug, defaults={"name": name, "bio": bio})[0]
+            for slug, name, _desks, bio in AUTHORS
+        }
+        return sections, regions, tags, authors
+
+    def build_pictures(self):
+        """The pool of pictures, as [(Image, kind)] in pool order; draws only the missing ones."""
+        found = {}
+        for image in Image.objects.filter(file__contains="demo-").order_by("pk"):
+            match = PICTURE_NAME.search(image.file.name)
+            if match:
+                found.setdefault(int(match[1]), image)
+        missing = [k for k in range(PICTURE_COUNT) if k not in found]
+        for k in self.progress(missing, "Pictures", "picture", total=len(missing)):
+            data, alt, _kind = draw_picture(k)
+            credit, licence = PHOTOGRAPHERS[k % len(PHOTOGRAPHERS)]
+            image = Image(alt=alt, credit=credit, licence=licence)
+            image.file.save(f"demo-{k:02d}.jpg", ContentFile(data), save=False)
+            image.save()  # Also builds the renditions.
+            found[k] = image
+        return [(found[k], PICTURE_KINDS[k % len(PICTURE_KINDS)]) for k in range(PICTURE_COUNT)]
+
+    def build_articles(self, rng, count, sections, regions, tags, authors, pictures):
+        """Add `count` articles with bylines, regions and tags; return how many of each status."""
+        now = timezone.now()
+        writer = StoryWriter(rng)
+        used_slugs = set(Article.objects.filter(language="en").values_list("slug", flat=True))
+        next_suffix = {}
+        desks = {
+            section: [
+                authors[slug] for slug, _name, writes_for, _bio in AUTHORS if section in writes_for
+            ]
+            for section in sections
+        }
+        everyone = list(authors.values())
+        region_slugs = list(REGIONS)
+
+        def unique_slug(headline):
+            base = slugify(headline)[:290].strip("-") or "story"
+            slug = base
+            while slug in used_slugs:
+                next_suffix[base] = next_suffix.get(base, 1) + 1
+                slug = f"{base}-{next_suffix[base]}"
+            used_slugs.add(slug)
+            return slug
+
+        statuses = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()), k=count)
+        # Publication ages, popped oldest first so that ids grow with time as in a real newsroom.
+        # Squaring crowds them towards the present: the front page has this week's news, the
+        # archive reaches back two years.
+        ages = sorted(
+            rng.random() ** 2 * PUBLISHED_SPAN + timedelta(minutes=10)
+            for status in statuses
+            if status == PUBLISHED
+        )
+        counts = dict.fromkeys(STATUS_WEIGHTS, 0)
+
+        bar = self.progress(None, "Articles", "article", total=count)
+        for start in range(0, count, BATCH_SIZE):
+            batch, links = [], []
+            for status in statuses[start : start + BATCH_SIZE]:
+                counts[status] += 1
+                if status == PUBLISHED:
+                    published_at = (now - ages.pop()).replace(second=0, microsecond=0)
+                elif status == SCHEDULED:
+                    published_at = now + timedelta(days=rng.uniform(1, 14))
+                    published_at = published_at.replace(second=0, microsecond=0)
+                else:
+                    published_at = None
+                section_slug = rng.choice(list(sections))
+                region_slug = rng.choice(region_slugs)
+                region = REGIONS[region_slug]
+                context = writer.context(section_slug, region)
+                headline = writer.headline(section_slug, context)
+                picture, caption = None, ""
+                if rng.random() < 0.9:
+                    picture, kind = rng.choice(pictures)
+                    caption = writer.caption(kind, context)
+                batch.append(
+                    Article(
+                        headline=headline,
+                        slug=unique_slug(headline),
+                        standfirst=writer.standfirst(section_slug, context),
+                        # bulk_create skips Article.save(), which is where bodies are cleaned.
+                        body=clean_html(writer.body(section_slug, context, region)),
+                        language="en",
+                        section=sections[section_slug],
+                        hero_image=picture,
+                        hero_caption=caption,
+                        status=STATUS_VALUES[status],
+                        published_at=published_at,
+                    )
+                )
+                links.append(self.pick_links(rng, section_slug, region_slug, desks, everyone))
+            Article.objects.bulk_create(batch, batch_size=BATCH_SIZE)
+            self.link(batch, links, regions, tags)
+            bar.update(len(batch))
+        bar.close()
+        return counts
+
+    def pick_links(self, rng, section_slug, region_slug, desks, everyone):
+        """Byline authors, region slugs and tag slugs for one article."""
+        desk = desks[section_slug]
+        lead = rng.choice(desk) if desk and rng.random() < 0.75 else rng.choice(everyone)
+        extra = 0 if section_slug == "opinion" else rng.choices([0, 1, 2], weights=[70, 22, 8])[0]
+        byline = [lead, *rng.sample([a for a in everyone if a != lead], extra)]
+        region_slugs = [region_slug]
+        if rng.random() < 0.3:
+            region_slugs.append(rng.choice([slug for slug in REGIONS if slug != region_slug]))
+        tag_count = rng.choices([0, 1, 2, 3, 4], weights=[10, 25, 35, 20, 10])[0]
+        tag_slugs = rng.sample(SECTION_TAGS[section_slug], tag_count)
+        return byline, region_slugs, tag_slugs
+
+    def link(self, batch, links, regions, tags):
+        """Write the bylines and the region and tag through rows of a batch of saved articles."""
+        bylines, article_regions, article_tags = [], [], []
+        RegionLink, TagLink = Article.regions.through, Article.tags.through
+        for article, (byline, region_slugs, tag_slugs) in zip(batch, links, strict=True):
+            bylines += [
+                ArticleAuthor(article_id=article.pk, author=author, position=position)
+                for position, author in enumerate(byline)
+            ]
+            article_regions += [
+                RegionLink(article_id=article.pk, region_id=regions[slug].pk)
+                for slug in region_slugs
+            ]
+            article_tags += [
+                TagLink(article_id=article.pk, tag_id=tags[slug].pk) for slug in tag_slugs
+            ]
+        ArticleAuthor.objects.bulk_create(bylines, batch_size=1000)
+        RegionLink.objects.bulk_create(article_regions, batch_size=1000)
+        TagLink.objects.bulk_create(article_tags, batch_size=1000)
+
+    def progress(self, items, description, unit, total):
+        """A progress bar on stderr, shown even when stderr is not a terminal.
+
+        None at -v0, nor when there is nothing to do.
+        """
+        return tqdm(
+            items,
+            total=total,
+            desc=description,
+            unit=unit,
+            file=sys.stderr,
+            disable=self.verbosity == 0 or not total,
+        )

@@ -1,0 +1,98 @@
+"""The demo newsroom that `make run` shows."""
+
+import random
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.management import CommandError, call_command
+from PIL import Image as PillowImage
+
+from members.models import User
+from newsroom.demo.pictures import draw_picture
+from newsroom.demo.writing import REGIONS, StoryWriter
+from newsroom.models import Article, Author, Image, Region, Section
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """One demo newsroom for the module: drawing its 30 pictures takes a while."""
+    with django_db_blocker.unblock():
+        call_command("demo", articles=60, seed=3, verbosity=0)
+        yield
+        call_command("demo", articles=0, reset=True, verbosity=0)
+
+
+def test_demo_builds_a_realistic_newsroom(demo):
+    assert 5 <= Section.objects.count() <= 8
+    assert Region.objects.count() >= 6
+    assert Author.objects.count() >= 10
+    assert all(author.bio for author in Author.objects.all())
+    assert Image.objects.count() == 30
+    assert Article.objects.count() == 60
+    statuses = set(Article.objects.values_list("status", flat=True))
+    assert statuses == {"published", "draft", "review"}
+    assert Article.objects.published().count() >= 45
+
+
+def test_demo_text_is_plain_where_plain_text_belongs(demo):
+    for article in Article.objects.all():
+        assert "<" not in article.headline + article.standfirst + article.hero_caption
+        assert article.body.startswith("<")
+        assert article.bylines.exists()
+
+
+def test_demo_pictures_are_shared_and_described(demo):
+    with_hero = Article.objects.exclude(hero_image=None)
+    assert with_hero.count() > Image.objects.count()
+    for image in Image.objects.all():
+        assert image.alt and image.credit
+        with PillowImage.open(image.file) as picture:
+            assert picture.size == (1600, 1067)
+            assert not picture.getexif()
+
+
+def test_running_the_demo_again_adds_stories_but_no_duplicates(demo):
+    call_command("demo", articles=5, seed=3, verbosity=0)
+    assert Article.objects.count() == 65
+    assert Image.objects.count() == 30
+    assert Section.objects.count() <= 8
+    call_command("demo", if_empty=True, verbosity=0)
+    assert Article.objects.count() == 65
+
+
+def test_the_same_seed_writes_the_same_stories():
+    def stories(seed):
+        writer = StoryWriter(random.Random(seed))
+        region = REGIONS["georgia"]
+        context = writer.context("politics", region)
+        return writer.headline("politics", context), writer.body("politics", context, region)
+
+    assert stories(11) == stories(11)
+    assert stories(11) != stories(12)
+
+
+def test_the_same_picture_is_drawn_identically():
+    assert draw_picture(4) == draw_picture(4)
+
+
+def test_negative_article_count_is_refused_with_an_explanation():
+    with pytest.raises(CommandError, match="--articles must be 0 or more"):
+        call_command("demo", articles=-1, verbosity=0)
+
+
+def test_demo_login_makes_a_verified_editor(settings, capsys):
+    settings.DEBUG = True
+    call_command("demo_login")
+    user = User.objects.get(email="editor@example.com")
+    assert user.is_staff
+    assert EmailAddress.objects.get(user=user).verified
+    assert "editor@example.com /" in capsys.readouterr().out
+
+
+def test_demo_login_refuses_in_production(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="only runs with DJANGO_DEBUG=1"):
+        call_command("demo_login")
+    assert not User.objects.exists()
