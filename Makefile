@@ -4,12 +4,15 @@
 PORT ?= 8000
 PYTHON := .venv/bin/python
 
-.PHONY: run test setup worker
+.PHONY: run test setup
 
 run: setup .env
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py demo --if-empty
+	$(PYTHON) manage.py build_renditions
 	$(PYTHON) manage.py demo_login
+	@# The task worker (image renditions after uploads) runs beside the server and stops with it.
+	$(PYTHON) manage.py db_worker --interval 2 & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(PYTHON) manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup

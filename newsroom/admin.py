@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .forms import ImageForm
 from .models import Article, ArticleAuthor, Author, Image, Region, Section, Tag
 
 
@@ -30,6 +31,7 @@ class AuthorAdmin(admin.ModelAdmin):
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
+    form = ImageForm
     list_display = ["thumbnail", "alt", "credit", "width", "height", "created_at"]
     list_display_links = ["thumbnail", "alt"]
     search_fields = ["alt", "credit", "licence"]
@@ -40,9 +42,9 @@ class ImageAdmin(admin.ModelAdmin):
     def thumbnail(self, image):
         if not image.file:
             return ""
-        return format_html(
-            '<img src="{}" width="96" height="64" alt="" loading="lazy">', image.file.card
-        )
+        # The original stands in until the task has built the small rendition.
+        src = image.file.card320 if "card320" in image.renditions else image.file.url
+        return format_html('<img src="{}" width="96" height="64" alt="" loading="lazy">', src)
 
     def save_model(self, request, obj, form, change):
         if not change:

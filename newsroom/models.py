@@ -1,14 +1,20 @@
 """The newsroom's content: sections, regions, tags, authors, images and articles."""
 
+import logging
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from imagefield.fields import ImageField, PPOIField
 
+from .images import image_upload_to
+from .renditions import image_formats
 from .richtext import clean_html
+
+logger = logging.getLogger(__name__)
 
 
 class Section(models.Model):
@@ -91,15 +97,11 @@ class Image(models.Model):
 
     file = ImageField(
         _("image file"),
-        upload_to="images/%Y/%m/",
+        upload_to=image_upload_to,
         width_field="width",
         height_field="height",
         ppoi_field="ppoi",
-        formats={
-            # Renditions: a 3:2 card for listings and a large version for article pages.
-            "card": ["default", ("crop", (640, 427))],
-            "large": ["default", ("thumbnail", (1280, 1280))],
-        },
+        formats=image_formats(),
     )
     width = models.PositiveIntegerField(_("width"), editable=False, null=True)
     height = models.PositiveIntegerField(_("height"), editable=False, null=True)
@@ -122,6 +124,9 @@ class Image(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
+    renditions = models.JSONField(
+        _("renditions built"), default=list, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -130,6 +135,53 @@ class Image(models.Model):
 
     def __str__(self):
         return self.alt
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
+        # Remembered so that save() knows when a new file needs its renditions built.
+        instance._stored_file_name = instance.__dict__.get("file")
+        return instance
+
+    def save(self, *args, **kwargs):
+        stored = getattr(self, "_stored_file_name", None)
+        file_changed = self._state.adding or stored != self.file.name
+        if file_changed:
+            self.renditions = []
+        super().save(*args, **kwargs)
+        self._stored_file_name = self.file.name
+        if file_changed and self.file:
+            from .tasks import build_renditions
+
+            # After commit, so the worker finds the row and the file.
+            pk = self.pk
+            transaction.on_commit(lambda: build_renditions.enqueue(pk))
+
+    def build_renditions(self, force=False):
+        """Build the renditions that are missing (all of them with `force`); returns how many.
+
+        One rendition failing does not stop the others: pages fall back to what exists.
+        """
+        built = [] if force else list(self.renditions or [])
+        done = 0
+        for name in self.file.field.formats:
+            if name in built:
+                continue
+            try:
+                self.file.process(name, force=force)
+            except Exception:
+                logger.exception("Rendition %s of image %s failed", name, self.pk)
+                continue
+            built.append(name)
+            done += 1
+        self.renditions = built
+        # An update, not save(): it must not look like a new file and enqueue more work.
+        Image.objects.filter(pk=self.pk).update(renditions=built)
+        return done
+
+    @property
+    def missing_renditions(self):
+        return [name for name in self.file.field.formats if name not in (self.renditions or ())]
 
 
 class ArticleQuerySet(models.QuerySet):

@@ -206,8 +206,12 @@ STORAGES = {
     },
 }
 
-# Images: django-imagefield builds renditions; originals are cleaned on upload.
+# Images: originals are cleaned on upload (newsroom.images); django-imagefield builds renditions.
+IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 25 * 1024 * 1024)
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 60_000_000)
 IMAGEFIELD_BIN_DEPTH = 2
+# Renditions are built by a task after upload (newsroom.tasks), never on the request path.
+IMAGEFIELD_AUTOGENERATE = False
 
 # Background tasks: Django's task framework with the database queue (`manage.py db_worker`).
 TASKS = {

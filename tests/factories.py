@@ -51,12 +51,23 @@ class AuthorFactory(factory.django.DjangoModelFactory):
 
 
 class ImageFactory(factory.django.DjangoModelFactory):
+    """A library picture; `ImageFactory(rendered=True)` also builds its renditions.
+
+    Without it the picture is as a page sees it before the task has run: original only.
+    """
+
     class Meta:
         model = Image
+        skip_postgeneration_save = True
 
     alt = "A river valley under a low sky"
     credit = "Tamar Photographer"
     file = factory.LazyFunction(lambda: ContentFile(jpeg_bytes(), name="test.jpg"))
+
+    @factory.post_generation
+    def rendered(image, create, extracted, **kwargs):
+        if create and extracted:
+            image.build_renditions()
 
 
 class ArticleFactory(factory.django.DjangoModelFactory):

@@ -5,23 +5,33 @@ import random
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
+from django.tasks import default_task_backend
+from django.test import override_settings
 from PIL import Image as PillowImage
 
 from members.models import User
 from newsroom.demo.pictures import draw_picture
 from newsroom.demo.writing import REGIONS, StoryWriter
-from newsroom.models import Article, Author, Image, Region, Section
+from newsroom.models import Article, Author, Image, Region, Section, Tag
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    """One demo newsroom for the module: drawing its 30 pictures takes a while."""
-    with django_db_blocker.unblock():
+    """One demo newsroom for the module: drawing its 30 pictures takes a while.
+
+    Rendition tasks are only recorded (the dummy backend): building them is tested elsewhere.
+    """
+    dummy = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    with django_db_blocker.unblock(), override_settings(TASKS=dummy):
         call_command("demo", articles=60, seed=3, verbosity=0)
         yield
-        call_command("demo", articles=0, reset=True, verbosity=0)
+        Article.objects.all().delete()
+        for image in Image.objects.all():
+            image.file.delete(save=False)
+        for model in (Image, Author, Tag, Region, Section):
+            model.objects.all().delete()
 
 
 def test_demo_builds_a_realistic_newsroom(demo):
@@ -41,6 +51,11 @@ def test_demo_text_is_plain_where_plain_text_belongs(demo):
         assert "<" not in article.headline + article.standfirst + article.hero_caption
         assert article.body.startswith("<")
         assert article.bylines.exists()
+
+
+def test_demo_queues_the_renditions_of_each_picture_once(demo):
+    queued = [result.args[0] for result in default_task_backend.results]
+    assert sorted(queued) == sorted(Image.objects.values_list("pk", flat=True))
 
 
 def test_demo_pictures_are_shared_and_described(demo):

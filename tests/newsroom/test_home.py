@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_home_lists_published_articles_with_card_details(client):
     authors = [AuthorFactory(name="Nino Beridze"), AuthorFactory(name="Arman Petrosyan")]
     article = ArticleFactory(
+        hero_image=ImageFactory(rendered=True),
         headline="Water rights dispute reaches the high court",
         standfirst="Farmers say the dam has halved their harvest.",
         authors=authors,
@@ -30,7 +31,7 @@ def test_home_lists_published_articles_with_card_details(client):
     assert "Farmers say the dam has halved their harvest." in text
     assert "By Nino Beridze and Arman Petrosyan" in text
     assert article.get_absolute_url() in html
-    assert article.hero_image.file.card in html
+    assert article.hero_image.file.card640 in html
     [shown] = re.findall(r'<time datetime="([^"]+)"', html)
     assert datetime.fromisoformat(shown) == article.published_at.replace(microsecond=0)
 

@@ -163,7 +163,7 @@ class Command(BaseCommand):
             credit, licence = PHOTOGRAPHERS[k % len(PHOTOGRAPHERS)]
             image = Image(alt=alt, credit=credit, licence=licence)
             image.file.save(f"demo-{k:02d}.jpg", ContentFile(data), save=False)
-            image.save()  # Also builds the renditions.
+            image.save()  # Queues the building of its renditions, as for any upload.
             found[k] = image
         return [(found[k], PICTURE_KINDS[k % len(PICTURE_KINDS)]) for k in range(PICTURE_COUNT)]
 

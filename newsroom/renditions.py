@@ -1,0 +1,136 @@
+"""Renditions of library images: which sizes and formats exist, and how pages offer them.
+
+Renditions are built off the request path (`Image.build_renditions()`, run by a task after an
+upload and by `manage.py build_renditions`). Pages only offer what `Image.renditions` records as
+built, so a missing rendition falls back to the nearest one that exists, or to the cleaned
+original, and a page never waits for image processing.
+"""
+
+from dataclasses import dataclass, field
+
+from imagefield.processing_pillow import register_pillow
+
+# Widths of the free-ratio renditions (article pages), of the 3:2 cards (listings), and the size
+# of the social-media picture that link previews use.
+WIDTHS = (320, 640, 960, 1280, 1600)
+CARD_WIDTHS = (320, 640, 960)
+SOCIAL_SIZE = (1200, 630)
+
+# Modern formats first: a browser takes the first <source> it supports.
+MODERN_FORMATS = {
+    "avif": ("image/avif", {"quality": 55, "speed": 8}),
+    "webp": ("image/webp", {"quality": 78, "method": 4}),
+}
+
+
+def _encoder(image_format, options):
+    def processor_factory(get_image):
+        def processor(image, context):
+            # Set before the inner processors run, so the JPEG-only steps skip themselves.
+            context.save_kwargs["format"] = image_format
+            image = get_image(image, context)
+            context.save_kwargs.update(options)
+            return image
+
+        return processor
+
+    processor_factory.__name__ = f"encode_{image_format.lower()}"
+    return register_pillow(processor_factory)
+
+
+for _name, (_mime, _options) in MODERN_FORMATS.items():
+    _encoder(_name.upper(), _options)
+
+
+def _in_format(name, processors):
+    """An imagefield spec that writes `processors`' result as `name` (avif or webp)."""
+
+    def spec(fieldfile, context):
+        context.extension = f".{name}"
+        context.processors = [f"encode_{name}", *processors]
+
+    spec.__name__ = f"as_{name}"
+    return spec
+
+
+def _variants(prefix, width, processors):
+    """The rendition in the original's format plus one per modern format."""
+    specs = {f"{prefix}{width}": processors}
+    for name in MODERN_FORMATS:
+        specs[f"{prefix}{width}_{name}"] = _in_format(name, processors)
+    return specs
+
+
+def image_formats():
+    """The `formats` of `Image.file`: every rendition name and how to build it."""
+    formats = {}
+    for width in WIDTHS:
+        # A tall box: the width decides; portrait pictures keep their height.
+        formats |= _variants("w", width, ["default", ("thumbnail", (width, width * 4))])
+    for width in CARD_WIDTHS:
+        formats |= _variants("card", width, ["default", ("crop", (width, width * 2 // 3))])
+    formats["social"] = ["default", ("crop", SOCIAL_SIZE)]
+    # django-imagefield's admin widget shows this one next to the focal-point picker.
+    formats["preview"] = ["default", ("thumbnail", (320, 320))]
+    return formats
+
+
+@dataclass
+class Source:
+    type: str
+    srcset: str
+
+
+@dataclass
+class Picture:
+    """What a `<picture>` needs: modern sources, the fallback `<img>` and its intrinsic size."""
+
+    src: str
+    width: int
+    height: int
+    srcset: str = ""
+    sources: list[Source] = field(default_factory=list)
+
+
+def picture(image, kind="w", preferred=960):
+    """The `Picture` for `image` from the renditions it has.
+
+    `kind` is "w" (the picture's own ratio) or "card" (3:2 crops). The fallback `<img src>` is
+    the built rendition whose width is nearest `preferred`; without any, the cleaned original.
+    """
+    built = set(image.renditions or ())
+    widths = WIDTHS if kind == "w" else CARD_WIDTHS
+    original_width = image.width or max(widths)
+
+    def srcset(suffix):
+        entries, seen = [], set()
+        for width in widths:
+            if f"{kind}{width}{suffix}" not in built:
+                continue
+            # Renditions never upscale a free-ratio picture: a small one stays its own size.
+            shown = min(width, original_width) if kind == "w" else width
+            if shown not in seen:
+                seen.add(shown)
+                entries.append((getattr(image.file, f"{kind}{width}{suffix}"), shown))
+        return entries
+
+    if kind == "w":
+        width, height = image.width, image.height
+    else:
+        width, height = preferred, preferred * 2 // 3
+
+    fallback = srcset("")
+    if not fallback:
+        return Picture(src=image.file.url, width=width, height=height)
+    src = min(fallback, key=lambda entry: abs(entry[1] - preferred))[0]
+    sources = []
+    for name, (mime, _options) in MODERN_FORMATS.items():
+        if entries := srcset(f"_{name}"):
+            sources.append(Source(mime, ", ".join(f"{url} {w}w" for url, w in entries)))
+    return Picture(
+        src=src,
+        width=width,
+        height=height,
+        srcset=", ".join(f"{url} {w}w" for url, w in fallback),
+        sources=sources,
+    )

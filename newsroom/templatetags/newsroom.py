@@ -1,0 +1,35 @@
+from django import template
+
+from newsroom.renditions import picture
+
+register = template.Library()
+
+# What share of the viewport the pictures take, so browsers pick the right rendition before
+# layout: full width on phones, the article column or a third of the page on wide screens.
+ARTICLE_SIZES = "(min-width: 60em) 54rem, 100vw"
+CARD_SIZES = "(min-width: 60em) 18rem, (min-width: 40em) 50vw, 100vw"
+LEAD_SIZES = "(min-width: 60em) 36rem, 100vw"
+
+
+@register.inclusion_tag("newsroom/includes/figure.html")
+def figure(image, caption="", eager=False):
+    """A captioned image: `<figure>`, `<picture>` and "Caption. Image: Credit."."""
+    return {
+        "image": image,
+        "picture": picture(image, "w", preferred=960),
+        "caption": caption,
+        "eager": eager,
+        "sizes": ARTICLE_SIZES,
+        "alt": image.alt,
+    }
+
+
+@register.inclusion_tag("newsroom/includes/picture.html")
+def card_picture(image, lead=False):
+    """A listing card's 3:2 picture. Its alt is empty: the headline beside it says what it is."""
+    return {
+        "picture": picture(image, "card", preferred=640),
+        "eager": lead,
+        "sizes": LEAD_SIZES if lead else CARD_SIZES,
+        "alt": "",
+    }

@@ -1,0 +1,427 @@
+"""Editors upload pictures through the admin; what is stored carries pixels and nothing else.
+
+Every file of the shared image corpus goes through the real admin add view: each is either stored
+as a clean picture (no EXIF, no GPS, upright, shown on an article page) or refused with a form
+error that tells the editor what is wrong, and then nothing is left in storage.
+"""
+
+import hashlib
+import io
+import json
+import mimetypes
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import ExifTags, ImageCms, ImageSequence
+from PIL import Image as PillowImage
+from PIL.PngImagePlugin import PngInfo
+
+from newsroom.images import clean_upload
+from newsroom.models import Image
+from tests.factories import ArticleFactory, jpeg_bytes
+from tests.html import visible_text
+
+pytestmark = pytest.mark.django_db
+
+# The repository is cloned with the shared folder beside it: /work/main/tests/newsroom/… →
+# /work/shared/corpus/images.
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "images"
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text())["files"]
+ADD_URL = "/admin/newsroom/image/add/"
+STORED_NAME = re.compile(r"^images/([0-9a-f]{2})/([0-9a-f]{64})\.(jpeg|png)$")
+# What the upload must not bring along: EXIF, XMP, Photoshop/IPTC, ICC, comments, PNG text.
+METADATA_KEYS = {"exif", "xmp", "XML:com.adobe.xmp", "photoshop", "iptc", "comment", "icc_profile"}
+METADATA_BYTES = [b"Exif\x00\x00", b"http://ns.adobe.com/", b"Photoshop 3.0", b"ICC_PROFILE"]
+
+
+@pytest.fixture
+def new_images(db):
+    """The images added during the test (the demo module leaves its picture library behind)."""
+    before = set(Image.objects.values_list("pk", flat=True))
+    return lambda: Image.objects.exclude(pk__in=before).order_by("pk")
+
+
+def media_files():
+    root = Path(settings.MEDIA_ROOT)
+    return {path.relative_to(root) for path in root.rglob("*") if path.is_file()}
+
+
+def upload(client, name, data, alt="A picture from the corpus", credit="Corpus Photographer"):
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return client.post(
+        ADD_URL,
+        {
+            "file": SimpleUploadedFile(name, data, content_type=content_type),
+            "alt": alt,
+            "credit": credit,
+            "licence": "",
+            "ppoi": "0.5x0.5",
+        },
+    )
+
+
+def file_errors(response):
+    return response.context["adminform"].form.errors.get("file", [])
+
+
+def displayed_size(data):
+    """The raw file's size as a viewer shows it: swapped when EXIF says it is turned a quarter."""
+    raw = PillowImage.open(io.BytesIO(data))
+    try:
+        orientation = raw.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:
+        orientation = 1
+    return raw.size[::-1] if orientation in (5, 6, 7, 8) else raw.size
+
+
+def assert_clean_picture(data):
+    """The stored bytes: a picture Pillow reads in full, and no metadata of any kind."""
+    stored = PillowImage.open(io.BytesIO(data))
+    stored.load()
+    assert stored.format in ("JPEG", "PNG")
+    assert not stored.getexif()
+    assert not stored.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    assert not METADATA_KEYS & set(stored.info)
+    if stored.format == "PNG":
+        assert not stored.text
+    for marker in METADATA_BYTES:
+        assert marker not in data
+    assert b"<script" not in data
+    assert getattr(stored, "n_frames", 1) == 1
+    return stored
+
+
+@pytest.mark.parametrize("case", MANIFEST, ids=[case["file"] for case in MANIFEST])
+def test_every_corpus_upload_is_stored_clean_or_refused_with_a_form_error(
+    client, editor, new_images, case
+):
+    data = (CORPUS / case["file"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == case["sha256"]
+    client.force_login(editor)
+    before = media_files()
+
+    response = upload(client, case["file"], data)
+
+    assert response.status_code in (200, 302), "never a server error"
+    accepted = response.status_code == 302
+    if case["expect"] == "accept":
+        assert accepted, f"refused: {file_errors(response) if response.context else response}"
+    elif case["expect"] == "reject":
+        assert not accepted, "a file that must be refused was stored"
+
+    if not accepted:
+        errors = file_errors(response)
+        assert errors, "the refusal is explained on the file field"
+        assert errors[0] in visible_text(response)
+        assert not new_images().exists()
+        assert media_files() == before, "a refused upload leaves nothing in storage"
+        return
+
+    [image] = new_images()
+    assert image.alt == "A picture from the corpus"
+    assert image.uploaded_by == editor
+    match = STORED_NAME.match(image.file.name)
+    assert match, image.file.name
+    with image.file.open("rb") as stored_file:
+        stored_bytes = stored_file.read()
+    assert match[2] == hashlib.sha256(stored_bytes).hexdigest()
+    assert match[1] == match[2][:2]
+    stored = assert_clean_picture(stored_bytes)
+    assert match[3] == stored.format.lower()
+    assert (image.width, image.height) == stored.size == displayed_size(data)
+
+    # What the task does after the upload's commit: every rendition builds, and each one is a
+    # whole picture without metadata.
+    image.build_renditions()
+    assert image.missing_renditions == []
+    for name in image.renditions:
+        path = image.file._process_context(image.file.field.formats[name]).name
+        with default_storage.open(path) as rendition, PillowImage.open(rendition) as picture:
+            picture.load()
+            assert not picture.getexif(), name
+            assert not METADATA_KEYS & set(picture.info), name
+
+    article = ArticleFactory(hero_image=image, hero_caption="A caption")
+    page = client.get(article.get_absolute_url())
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<source type="image/avif"' in html
+    assert f'width="{image.width}" height="{image.height}"' in html
+    assert 'alt="A picture from the corpus"' in html
+    # Nothing from the file's metadata reaches the page (the XSS-metadata JPEG has
+    # <script>alert(1)</script> in every field).
+    assert "<script>" not in html
+    assert "alert(1)" not in html
+
+
+def test_orientation_files_are_stored_upright(client, editor, new_images):
+    client.force_login(editor)
+    data = (CORPUS / "jpeg-exif-orientation8-2x1.jpg").read_bytes()
+    assert PillowImage.open(io.BytesIO(data)).size == (2, 1)
+
+    assert upload(client, "sideways.jpg", data).status_code == 302
+
+    [image] = new_images()
+    assert (image.width, image.height) == (1, 2)
+
+
+def test_a_file_over_the_byte_limit_is_refused_with_the_sizes(client, editor, settings, new_images):
+    settings.IMAGE_MAX_BYTES = 5 * 1024
+    client.force_login(editor)
+    data = (CORPUS / "baseline__hopper.jpg").read_bytes()  # 6412 bytes
+
+    response = upload(client, "hopper.jpg", data)
+
+    assert response.status_code == 200
+    [error] = file_errors(response)
+    assert "6.3 KB" in error and "5 KB limit" in error
+    assert error in visible_text(response)
+    assert not new_images().exists()
+
+
+def test_a_picture_over_the_pixel_limit_is_refused_with_the_numbers(
+    client, editor, settings, new_images
+):
+    settings.IMAGE_MAX_PIXELS = 10_000
+    client.force_login(editor)
+    data = (CORPUS / "baseline__hopper.jpg").read_bytes()  # 128 × 128 = 16,384 pixels
+
+    response = upload(client, "hopper.jpg", data)
+
+    assert response.status_code == 200
+    [error] = file_errors(response)
+    assert error.startswith("The image is too large: 16,384 pixels (128 × 128)")
+    assert "the limit is 10,000 pixels" in error
+    assert not new_images().exists()
+
+
+def test_decompression_bomb_is_refused_before_decoding(client, editor):
+    client.force_login(editor)
+    data = (CORPUS / "gif-decompression-bomb-65535x66601.gif").read_bytes()
+
+    response = upload(client, "bomb.gif", data)
+
+    [error] = file_errors(response)
+    assert error.startswith("The image is too large: 4365 megapixels, the limit is 60 megapixels")
+
+
+def test_svg_and_documents_are_refused_with_what_to_upload_instead(client, editor):
+    client.force_login(editor)
+    for name in ["svg-xss-cdata-script.svg", "not-an-image-ole-word-doc.jpg"]:
+        response = upload(client, name, (CORPUS / name).read_bytes())
+        assert file_errors(response) == [
+            "This file is not an image we can use (SVG and documents are not accepted): "
+            "upload a JPEG, PNG, WebP, AVIF or GIF."
+        ]
+
+
+def test_heic_photo_is_refused_with_advice_for_iphone_users(client, editor):
+    client.force_login(editor)
+    response = upload(client, "IMG_0001.HEIC", (CORPUS / "heic-hevc.heic").read_bytes())
+    [error] = file_errors(response)
+    assert "HEIC" in error and "JPEG" in error
+
+
+def test_damaged_file_is_refused_as_damaged(client, editor):
+    client.force_login(editor)
+    response = upload(client, "cut.jpg", (CORPUS / "jpeg-truncated-progressive.jpg").read_bytes())
+    [error] = file_errors(response)
+    assert error.startswith("The file is damaged or incomplete")
+
+
+def test_same_picture_uploaded_twice_is_two_images_but_one_file(client, editor, new_images):
+    client.force_login(editor)
+    data = jpeg_bytes(width=333, height=222, colour=(12, 34, 56))
+    before = media_files()
+
+    first = upload(client, "harbour.jpg", data, alt="The harbour at dawn", credit="Nana")
+    second = upload(client, "harbour-copy.jpg", data, alt="Boats in the harbour", credit="Levan")
+
+    assert first.status_code == second.status_code == 302
+    one, two = new_images()
+    assert (one.alt, one.credit) == ("The harbour at dawn", "Nana")
+    assert (two.alt, two.credit) == ("Boats in the harbour", "Levan")
+    assert one.file.name == two.file.name
+    assert (two.width, two.height) == (333, 222)
+    new_originals = {path for path in media_files() - before if path.parts[0] == "images"}
+    assert new_originals == {Path(one.file.name)}
+
+
+def test_editor_can_change_the_alt_text_without_uploading_again(client, editor, new_images):
+    client.force_login(editor)
+    upload(client, "river.jpg", jpeg_bytes(width=300, height=200, colour=(90, 60, 30)))
+    [image] = new_images()
+    change_url = f"/admin/newsroom/image/{image.pk}/change/"
+    assert client.get(change_url).status_code == 200
+
+    response = client.post(
+        change_url,
+        {"alt": "A river after the flood", "credit": "", "licence": "", "ppoi": "0.3x0.6"},
+    )
+
+    assert response.status_code == 302
+    image.refresh_from_db()
+    assert image.alt == "A river after the flood"
+    assert image.ppoi == "0.3x0.6"
+    assert STORED_NAME.match(image.file.name)
+
+
+def test_alt_text_is_required(client, editor, new_images):
+    client.force_login(editor)
+    response = upload(client, "river.jpg", jpeg_bytes(), alt="")
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["alt"]
+    assert not new_images().exists()
+
+
+def test_reader_without_admin_rights_cannot_upload(client, reader, new_images):
+    client.force_login(reader)
+    data = (CORPUS / "baseline__hopper.jpg").read_bytes()
+
+    assert client.get(ADD_URL).status_code != 200
+    response = upload(client, "hopper.jpg", data)
+
+    assert response.status_code != 200
+    assert not new_images().exists()
+
+
+# clean_upload(), on pictures made here with known pixels and metadata.
+
+
+def encoded(image, format="JPEG", **options):
+    buffer = io.BytesIO()
+    image.save(buffer, format, **options)
+    return SimpleUploadedFile(f"upload.{format.lower()}", buffer.getvalue())
+
+
+def reopen(cleaned):
+    cleaned.file.seek(0)
+    return PillowImage.open(io.BytesIO(cleaned.file.read()))
+
+
+def close_to(pixel, expected, tolerance=40):
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=False))
+
+
+def test_clean_upload_turns_a_sideways_photo_upright():
+    # Stored 60 × 40 with a red block at the top left; Orientation 6 means "rotate 90° clockwise
+    # to display", so upright it is 40 × 60 with the red block at the top right.
+    raw = PillowImage.new("RGB", (60, 40), (0, 0, 255))
+    raw.paste((255, 0, 0), (0, 0, 20, 20))
+    exif = PillowImage.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+
+    cleaned = clean_upload(encoded(raw, exif=exif.tobytes(), quality=95))
+
+    upright = reopen(cleaned)
+    assert (cleaned.width, cleaned.height) == upright.size == (40, 60)
+    assert close_to(upright.getpixel((35, 5)), (255, 0, 0))
+    assert close_to(upright.getpixel((5, 5)), (0, 0, 255))
+    assert not upright.getexif()
+
+
+def test_clean_upload_strips_gps_camera_serial_and_time():
+    exif = PillowImage.Exif()
+    exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif[ExifTags.Base.Model] = "Phone 12"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (41.0, 43.0, 12.5)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (44.0, 47.0, 3.0)
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    details[ExifTags.Base.BodySerialNumber] = "SN-12345678"
+    details[ExifTags.Base.DateTimeOriginal] = "2026:03:01 10:00:00"
+    upload = encoded(PillowImage.new("RGB", (40, 30), "green"), exif=exif, comment=b"meet at 6")
+    assert PillowImage.open(upload).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the test's premise
+
+    cleaned = clean_upload(upload)
+
+    stored_bytes = cleaned.file.read()
+    assert_clean_picture(stored_bytes)
+    for secret in [b"PhoneMaker", b"SN-12345678", b"2026:03:01", b"meet at 6"]:
+        assert secret not in stored_bytes
+
+
+def test_clean_upload_converts_colours_to_srgb_and_drops_the_profile():
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    tagged = PillowImage.new("RGB", (32, 32), (30, 120, 200))
+
+    stored = reopen(clean_upload(encoded(tagged, icc_profile=srgb, quality=95)))
+
+    assert "icc_profile" not in stored.info
+    assert close_to(stored.getpixel((16, 16)), (30, 120, 200), tolerance=6)
+
+
+def test_clean_upload_converts_cmyk_to_rgb():
+    cmyk_red = PillowImage.new("CMYK", (32, 32), (0, 255, 255, 0))
+
+    cleaned = clean_upload(encoded(cmyk_red, quality=95))
+
+    stored = reopen(cleaned)
+    assert (cleaned.format, stored.format, stored.mode) == ("JPEG", "JPEG", "RGB")
+    assert close_to(stored.getpixel((16, 16)), (255, 0, 0))
+
+
+def test_clean_upload_keeps_the_first_frame_of_an_animation():
+    frames = [PillowImage.new("RGB", (24, 24), colour) for colour in ["red", "lime", "blue"]]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+    cleaned = clean_upload(SimpleUploadedFile("spinner.gif", buffer.getvalue()))
+
+    still = reopen(cleaned)
+    assert len(list(ImageSequence.Iterator(still))) == 1
+    assert close_to(still.convert("RGB").getpixel((12, 12)), (255, 0, 0))
+
+
+def test_clean_upload_keeps_transparency_as_png():
+    logo = PillowImage.new("RGBA", (20, 20), (0, 0, 0, 0))
+    logo.paste((200, 30, 30, 255), (5, 5, 15, 15))
+    cleaned = clean_upload(encoded(logo, "PNG"))
+
+    stored = reopen(cleaned)
+    assert cleaned.format == stored.format == "PNG"
+    assert cleaned.file.name.endswith(".png")
+    assert stored.mode == "RGBA"
+    assert stored.getpixel((0, 0))[3] == 0
+    assert stored.getpixel((10, 10)) == (200, 30, 30, 255)
+
+
+def test_clean_upload_drops_png_text_chunks():
+    text = PngInfo()
+    text.add_text("Comment", "source: the minister's driver")
+    text.add_itxt("Description", "taken at the safe house", zip=True)
+    upload = encoded(PillowImage.new("RGBA", (10, 10), (0, 0, 0, 128)), "PNG", pnginfo=text)
+
+    stored_bytes = clean_upload(upload).file.read()
+
+    assert_clean_picture(stored_bytes)
+    assert b"driver" not in stored_bytes and b"tEXt" not in stored_bytes
+
+
+def test_clean_upload_names_the_file_by_the_hash_of_the_clean_bytes():
+    data = jpeg_bytes(width=64, height=48)
+
+    first = clean_upload(SimpleUploadedFile("a.jpg", data))
+    second = clean_upload(SimpleUploadedFile("informant-meeting.jpg", data))
+
+    assert first.file.name == second.file.name == f"{first.sha256}.jpeg"
+    assert first.sha256 == hashlib.sha256(first.file.read()).hexdigest()
+
+
+def test_clean_upload_checks_the_size_before_reading(settings):
+    settings.IMAGE_MAX_BYTES = 100
+
+    class Unreadable(SimpleUploadedFile):
+        def read(self, *args):
+            raise AssertionError("read before the size check")
+
+    with pytest.raises(ValidationError, match="over the 100 bytes limit"):
+        clean_upload(Unreadable("big.jpg", os.urandom(200)))
