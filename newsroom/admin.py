@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -32,11 +33,20 @@ class AuthorAdmin(admin.ModelAdmin):
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
     form = ImageForm
-    list_display = ["thumbnail", "alt", "credit", "width", "height", "created_at"]
+    list_display = ["thumbnail", "alt", "credit", "dimensions", "size", "uploaded_by", "created_at"]
     list_display_links = ["thumbnail", "alt"]
     search_fields = ["alt", "credit", "licence"]
     date_hierarchy = "created_at"
-    readonly_fields = ["width", "height", "uploaded_by", "created_at"]
+    list_select_related = ["uploaded_by"]
+    readonly_fields = ["dimensions", "size", "uploaded_by", "created_at"]
+
+    @admin.display(description=_("dimensions"))
+    def dimensions(self, image):
+        return f"{image.width} × {image.height}" if image.width else "—"
+
+    @admin.display(description=_("file size"), ordering="file_size")
+    def size(self, image):
+        return filesizeformat(image.file_size) if image.file_size is not None else "—"
 
     @admin.display(description=_("picture"))
     def thumbnail(self, image):

@@ -105,6 +105,7 @@ class Image(models.Model):
     )
     width = models.PositiveIntegerField(_("width"), editable=False, null=True)
     height = models.PositiveIntegerField(_("height"), editable=False, null=True)
+    file_size = models.PositiveBigIntegerField(_("file size"), null=True, editable=False)
     ppoi = PPOIField(_("focal point"))
     alt = models.CharField(
         _("alternative text"),
@@ -148,6 +149,7 @@ class Image(models.Model):
         file_changed = self._state.adding or stored != self.file.name
         if file_changed:
             self.renditions = []
+            self.file_size = self.file.size if self.file else None
         super().save(*args, **kwargs)
         self._stored_file_name = self.file.name
         if file_changed and self.file:
