@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from imagefield.fields import ImageField, PPOIField
+from simple_history.models import HistoricalRecords
 
 from .images import image_upload_to
 from .renditions import image_formats
@@ -70,6 +71,14 @@ class Author(models.Model):
     name = models.CharField(_("name"), max_length=150)
     slug = models.SlugField(_("slug"), max_length=150, unique=True)
     bio = models.TextField(_("biography"), blank=True)
+    photo = models.ForeignKey(
+        "Image",
+        verbose_name=_("photo"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user account"),
@@ -217,6 +226,11 @@ class Article(models.Model):
         REVIEW = "review", _("In review")
         PUBLISHED = "published", _("Published")
 
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", _("Public")
+        MEMBERS = "members", _("Members only")
+        EARLY_ACCESS = "early_access", _("Early access for members")
+
     headline = models.CharField(_("headline"), max_length=300)
     slug = models.SlugField(_("slug"), max_length=300, allow_unicode=True)
     standfirst = models.TextField(
@@ -252,6 +266,34 @@ class Article(models.Model):
         related_name="hero_of",
     )
     hero_caption = models.CharField(_("hero caption"), max_length=500, blank=True)
+    hero_alt = models.CharField(
+        _("hero alternative text"),
+        max_length=300,
+        blank=True,
+        help_text=_("Only when this story needs a different description than the library's."),
+    )
+    translation_of = models.ForeignKey(
+        "self",
+        verbose_name=_("translation of"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="translations",
+        help_text=_("The original edition, when this story is a translation."),
+    )
+    seo_title = models.CharField(
+        _("SEO title"), max_length=70, blank=True, help_text=_("For search engines and sharing.")
+    )
+    seo_description = models.CharField(_("SEO description"), max_length=160, blank=True)
+    visibility = models.CharField(
+        _("visibility"), max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    public_from = models.DateTimeField(
+        _("public from"),
+        null=True,
+        blank=True,
+        help_text=_("For early-access stories: when everyone may read them in full."),
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
@@ -261,10 +303,23 @@ class Article(models.Model):
         blank=True,
         help_text=_("A time in the future schedules the story."),
     )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Incremented on every save; a form that carries an older number was opened before someone
+    # else saved, and must not overwrite their work.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = ArticleQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[regions, tags])
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -277,6 +332,10 @@ class Article(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="published") | Q(published_at__isnull=False),
                 name="newsroom_article_published_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(visibility="early_access") | Q(public_from__isnull=False),
+                name="newsroom_article_early_access_has_public_from",
             ),
         ]
         indexes = [
@@ -322,6 +381,8 @@ class ArticleAuthor(models.Model):
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("byline")
@@ -334,3 +395,28 @@ class ArticleAuthor(models.Model):
 
     def __str__(self):
         return str(self.author)
+
+
+class Correction(models.Model):
+    """A correction or update note, shown on the article with its date."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="corrections")
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("correction")
+        verbose_name_plural = _("corrections")
+
+    def __str__(self):
+        return self.text[:80]

@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "imagefield",
     "django_tasks_db",
+    "django_prose_editor",
+    "simple_history",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "newsroom.urls"

@@ -9,6 +9,8 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from members.access import can_read_full
+
 from .models import Article, Section
 
 ARTICLES_PER_PAGE = 20
@@ -58,8 +60,9 @@ def section_detail(request, slug):
 
 @require_safe
 def article_detail(request, year, month, slug):
+    user = reader(request)
     articles = (
-        Article.objects.visible_to(reader(request))
+        Article.objects.visible_to(user)
         .filter(language=get_language())
         .select_related("section", "hero_image")
     )
@@ -73,7 +76,12 @@ def article_detail(request, year, month, slug):
     return render(
         request,
         "newsroom/article_detail.html",
-        {"article": article, "authors": [b.author for b in bylines]},
+        {
+            "article": article,
+            "authors": [b.author for b in bylines],
+            "can_read_full": can_read_full(user, article),
+            "corrections": list(article.corrections.all()),
+        },
     )
 
 

@@ -12,15 +12,18 @@ LEAD_SIZES = "(min-width: 60em) 36rem, 100vw"
 
 
 @register.inclusion_tag("newsroom/includes/figure.html")
-def figure(image, caption="", eager=False):
-    """A captioned image: `<figure>`, `<picture>` and "Caption. Image: Credit."."""
+def figure(image, caption="", eager=False, alt=""):
+    """A captioned image: `<figure>`, `<picture>` and "Caption. Image: Credit.".
+
+    `alt` overrides the library's alternative text for this placement.
+    """
     return {
         "image": image,
         "picture": picture(image, "w", preferred=960),
         "caption": caption,
         "eager": eager,
         "sizes": ARTICLE_SIZES,
-        "alt": image.alt,
+        "alt": alt or image.alt,
     }
 
 
