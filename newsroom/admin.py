@@ -1,10 +1,26 @@
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
 from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.utils import get_history_manager_for_model
 
-from .forms import ImageForm
-from .models import Article, ArticleAuthor, Author, Image, Region, Section, Tag
+from .forms import ArticleForm, ImageForm, ScheduleForm, time_zone_note
+from .history import ArticleHistoryHelper
+from .models import Article, ArticleAuthor, Author, Correction, Image, Region, Section, Tag
+from .preview import preview_expires_at, preview_path
 
 
 @admin.register(Section)
@@ -62,25 +78,370 @@ class ImageAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+PUBLISHED = Article.Status.PUBLISHED
+
+
+def _when(value):
+    """A time as editors read it: in the newsroom's time zone (named in the column header)."""
+    return date_format(timezone.localtime(value), "j M Y, H:i")
+
+
 class BylineInline(admin.TabularInline):
     model = ArticleAuthor
+    fields = ["author", "position"]
     extra = 1
     autocomplete_fields = ["author"]
 
 
+class CorrectionInline(admin.StackedInline):
+    """Correction and update notes: only for those with permissions on corrections (editors)."""
+
+    model = Correction
+    fields = ["text", "created_at", "created_by"]
+    readonly_fields = ["created_by"]
+    extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["created_at"].help_text = time_zone_note()
+        return formset
+
+
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["headline", "status", "section", "language", "published_at"]
-    list_filter = ["status", "section", "language"]
-    search_fields = ["headline", "standfirst"]
+class ArticleAdmin(SimpleHistoryAdmin):
+    """Articles, their workflow and their revisions.
+
+    Roles (groups from migration 0007) are enforced here, on the server:
+
+    - holders of `newsroom.publish_article` (Editors, superusers) see and change every story and
+      alone may publish, schedule and unpublish;
+    - everyone else with article permissions (Contributors) sees their own stories (created by
+      them or with their byline) and published ones, and changes only their own while
+      unpublished. "Published" is not a status they can choose, the publication time is
+      read-only for them, and the publishing actions are neither offered nor accepted.
+    """
+
+    form = ArticleForm
+    list_display = [
+        "headline",
+        "status",
+        "section",
+        "byline",
+        "language",
+        "visibility",
+        "publication_time",
+        "site_link",
+    ]
+    list_filter = ["status", "section", "bylines__author", "language", "visibility"]
+    search_fields = ["headline", "standfirst", "slug"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
-    autocomplete_fields = ["hero_image", "regions", "tags"]
+    autocomplete_fields = ["hero_image", "regions", "tags", "translation_of"]
     list_select_related = ["section"]
-    inlines = [BylineInline]
-    fieldsets = [
-        (None, {"fields": ["headline", "slug", "standfirst", "body"]}),
-        (_("Hero image"), {"fields": ["hero_image", "hero_caption"]}),
-        (_("Filing"), {"fields": ["language", "section", "regions", "tags"]}),
-        (_("Publication"), {"fields": ["status", "published_at"]}),
-    ]
+    inlines = [BylineInline, CorrectionInline]
+    actions = ["submit_for_review", "publish_now", "schedule", "unpublish"]
+    object_history_template = "admin/newsroom/article/object_history.html"
+    object_history_list_template = "admin/newsroom/article/object_history_list.html"
+
+    # Who may do what.
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm("newsroom.publish_article")
+
+    @staticmethod
+    def _own(user):
+        return Q(pk__in=Article.objects.owned_by(user).values("pk"))
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).prefetch_related("bylines__author")
+        if self.has_publish_permission(request):
+            return queryset
+        # Other people's drafts stay with them and the editors: unpublished work can name
+        # sources.
+        return queryset.filter(self._own(request.user) | Q(status=PUBLISHED))
+
+    def has_view_permission(self, request, obj=None):
+        if not super().has_view_permission(request, obj):
+            return False
+        if obj is None or self.has_publish_permission(request):
+            return True
+        # By the stored row: `obj` may be an old revision (history pages).
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None or self.has_publish_permission(request):
+            return True
+        # Judged on the stored row, never on what a form or an old revision says.
+        cache = request.__dict__.setdefault("_newsroom_may_change", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = (
+                Article.objects.filter(self._own(request.user), pk=obj.pk)
+                .exclude(status=PUBLISHED)
+                .exists()
+            )
+        return cache[obj.pk]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["hero_thumbnail", "created_by", "created_at", "updated_at"]
+        if not self.has_publish_permission(request):
+            readonly.append("published_at")
+        return readonly
+
+    def get_fieldsets(self, request, obj=None):
+        main = ["headline", "slug", "standfirst", "body"]
+        if obj is not None:
+            main.append("opened_version")  # optimistic locking (ArticleForm)
+        return [
+            (None, {"fields": main}),
+            (
+                _("Hero image"),
+                {"fields": ["hero_image", "hero_thumbnail", "hero_caption", "hero_alt"]},
+            ),
+            (_("Filing"), {"fields": ["language", "translation_of", "section", "regions", "tags"]}),
+            (
+                _("Publication"),
+                {
+                    "fields": ["status", "published_at", "visibility", "public_from"],
+                    "description": time_zone_note(),
+                },
+            ),
+            (
+                _("Search engines and sharing"),
+                {"fields": ["seo_title", "seo_description"], "classes": ["collapse"]},
+            ),
+            (
+                _("Record"),
+                {
+                    "fields": ["created_by", "created_at", "updated_at"],
+                    "classes": ["collapse"],
+                    "description": time_zone_note(),
+                },
+            ),
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # modelform_factory made a new class for this request: the flag stays with it.
+        form.can_publish = self.has_publish_permission(request)
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        if obj.status == PUBLISHED and not self.has_publish_permission(request):
+            raise PermissionDenied  # the form refuses it first; this is the last line
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Correction:
+            for correction_form in formset.forms:
+                if correction_form.instance.pk is None:
+                    correction_form.instance.created_by = request.user
+        super().save_formset(request, form, formset, change)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            context["preview_url"] = request.build_absolute_uri(preview_path(obj))
+            context["preview_expires"] = _when(preview_expires_at())
+            context["time_zone"] = settings.TIME_ZONE
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # Columns and read-only fields.
+
+    @admin.display(description=_("byline"))
+    def byline(self, article):
+        return ", ".join(str(byline.author) for byline in article.bylines.all())
+
+    @admin.display(
+        description=format_lazy("{} ({})", _("published"), settings.TIME_ZONE),
+        ordering="published_at",
+    )
+    def publication_time(self, article):
+        if article.published_at is None:
+            return "—"
+        if article.status == PUBLISHED and article.published_at > timezone.now():
+            return format_lazy("{}: {}", _("scheduled"), _when(article.published_at))
+        return _when(article.published_at)
+
+    @admin.display(description=_("on the site"))
+    def site_link(self, article):
+        if article.is_published:
+            return format_html('<a href="{}">{}</a>', article.get_absolute_url(), _("View"))
+        return format_html('<a href="{}">{}</a>', preview_path(article), _("Preview"))
+
+    @admin.display(description=_("hero image as shown"))
+    def hero_thumbnail(self, article):
+        image = article.hero_image if article else None
+        if image is None or not image.file:
+            return "—"
+        # The original stands in until the task has built the small rendition.
+        src = image.file.card320 if "card320" in (image.renditions or ()) else image.file.url
+        return format_html('<img src="{}" width="240" alt="{}">', src, image.alt)
+
+    # Workflow actions. The admin offers an action only to those with its permission, and each
+    # action checks again: a crafted POST reaches the action itself.
+
+    def _require_publish_permission(self, request):
+        if not self.has_publish_permission(request):
+            raise PermissionDenied
+
+    def _done(self, request, count, message):
+        if count:
+            self.message_user(request, message)
+
+    def _refuse(self, request, article, reason):
+        self.message_user(
+            request,
+            format_lazy("“{}”: {}", article.headline, reason),
+            level=messages.ERROR,
+        )
+
+    def _publish_refusals(self, request, article):
+        """Refuse (with the reasons) a story whose pictures lack alt text or credit."""
+        problems = article.publication_problems()
+        if problems:
+            self._refuse(
+                request, article, format_lazy("{} {}", _("not published:"), " ".join(problems))
+            )
+        return bool(problems)
+
+    def _save_step(self, request, article, change_reason, method, *args):
+        article._change_reason = change_reason
+        method(*args)
+        self.log_change(request, article, change_reason)
+
+    @admin.action(description=_("Submit for review"), permissions=["change"])
+    def submit_for_review(self, request, queryset):
+        count = 0
+        for article in queryset:
+            if article.status != Article.Status.DRAFT:
+                self._refuse(request, article, _("only drafts can be submitted for review."))
+            elif not self.has_change_permission(request, article):
+                self._refuse(request, article, _("you may not change this story."))
+            else:
+                self._save_step(request, article, "Submitted for review", article.submit_for_review)
+                count += 1
+        self._done(
+            request,
+            count,
+            ngettext(
+                "%(count)d story submitted for review.",
+                "%(count)d stories submitted for review.",
+                count,
+            )
+            % {"count": count},
+        )
+
+    @admin.action(description=_("Publish now"), permissions=["publish"])
+    def publish_now(self, request, queryset):
+        self._require_publish_permission(request)
+        count = 0
+        for article in queryset:
+            if article.is_published:
+                continue
+            if self._publish_refusals(request, article):
+                continue
+            self._save_step(request, article, "Published", article.publish)
+            count += 1
+        self._done(
+            request,
+            count,
+            ngettext("%(count)d story published.", "%(count)d stories published.", count)
+            % {"count": count},
+        )
+
+    @admin.action(description=_("Schedule…"), permissions=["publish"])
+    def schedule(self, request, queryset):
+        self._require_publish_permission(request)
+        form = ScheduleForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            publish_at = form.cleaned_data["publish_at"]
+            count = 0
+            for article in queryset:
+                if article.is_published:
+                    self._refuse(
+                        request, article, _("it is already on the site; unpublish it first.")
+                    )
+                elif not self._publish_refusals(request, article):
+                    self._save_step(request, article, "Scheduled", article.publish, publish_at)
+                    count += 1
+            self._done(
+                request,
+                count,
+                ngettext(
+                    "%(count)d story scheduled for %(when)s (%(zone)s).",
+                    "%(count)d stories scheduled for %(when)s (%(zone)s).",
+                    count,
+                )
+                % {"count": count, "when": _when(publish_at), "zone": settings.TIME_ZONE},
+            )
+            return None
+        # The intermediate page, like Django's delete confirmation.
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Schedule stories"),
+            "opts": self.model._meta,
+            "articles": queryset,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/newsroom/article/schedule.html", context)
+
+    @admin.action(description=_("Unpublish (back to draft)"), permissions=["publish"])
+    def unpublish(self, request, queryset):
+        self._require_publish_permission(request)
+        count = 0
+        for article in queryset.filter(status=PUBLISHED):
+            self._save_step(request, article, "Unpublished", article.unpublish)
+            count += 1
+        self._done(
+            request,
+            count,
+            ngettext("%(count)d story unpublished.", "%(count)d stories unpublished.", count)
+            % {"count": count},
+        )
+
+    # Revisions (django-simple-history).
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ArticleHistoryHelper(self.model, historical_record)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not str(object_id).isdigit():
+            raise Http404
+        bylines = (
+            get_history_manager_for_model(ArticleAuthor)
+            .filter(article_id=object_id)
+            .select_related("history_user", "author")
+            .order_by("-history_date", "-history_id")
+        )
+        extra_context = {
+            **(extra_context or {}),
+            "byline_history": bylines,
+            "time_zone": settings.TIME_ZONE,
+        }
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        current = self.get_object(request, unquote(object_id))
+        if current is None and not self.has_publish_permission(request):
+            raise Http404
+        # simple_history checks only view permission before saving a revert: reverting is a
+        # change to the story as it is now.
+        if (
+            request.method == "POST"
+            and current is not None
+            and not self.has_change_permission(request, current)
+        ):
+            raise PermissionDenied
+        with transaction.atomic():
+            return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        if super().revert_disabled(request, obj):
+            return True
+        return obj is not None and not self.has_change_permission(request, obj)

@@ -1,6 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csp import csp_override
 
@@ -20,6 +21,24 @@ class NewsroomAdminSite(admin.AdminSite):
     def admin_view(self, view, cacheable=False):
         # The public policy forbids inline styles, which the admin's widgets use.
         return csp_override(settings.ADMIN_CSP)(super().admin_view(view, cacheable))
+
+    def get_urls(self):
+        from . import admin_views
+
+        # Before the admin's own patterns, whose catch-all would answer first.
+        return [
+            path(
+                "newsroom/image-library/images/",
+                self.admin_view(admin_views.image_list),
+                name="newsroom_image_library",
+            ),
+            path(
+                "newsroom/image-library/images/<int:pk>/",
+                self.admin_view(admin_views.image_detail),
+                name="newsroom_image_library_detail",
+            ),
+            *super().get_urls(),
+        ]
 
     def login(self, request, extra_context=None):
         # Staff sign in on allauth's page, so its rate limits and two-factor step apply.

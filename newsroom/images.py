@@ -109,6 +109,34 @@ def use_stored_copy(image):
     return True
 
 
+def check_storage(image):
+    """`use_stored_copy()` while a form can still refuse (called by `Image.clean()`).
+
+    This is the first time an upload meets the media storage. A bucket that cannot be reached or
+    that refuses our credentials becomes an error on the file field, and the cause goes to the
+    log for the administrators, instead of a server error once the form has been accepted.
+    """
+    try:
+        return use_stored_copy(image)
+    except Exception:
+        # Any exception: boto3's errors, OSError from a disk, a proxy's odd answer; all mean the
+        # same thing to the editor, and the log keeps the traceback.
+        logger.exception(
+            "The media storage failed while storing an upload (check MEDIA_S3_BUCKET, "
+            "AWS_S3_ENDPOINT_URL and the AWS credentials, or DJANGO_MEDIA_ROOT)"
+        )
+        raise ValidationError(
+            {
+                "file": _(
+                    "The picture could not be stored: the media storage did not answer or "
+                    "refused access. Nothing was saved. Try again in a few minutes; if it keeps "
+                    "happening, tell the site's administrators (the cause is in the server log)."
+                )
+            },
+            code="storage_unavailable",
+        ) from None
+
+
 def clean_upload(uploaded_file):
     """Check, decode and re-encode an uploaded picture; return a `CleanedImage`.
 

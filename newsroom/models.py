@@ -1,19 +1,21 @@
 """The newsroom's content: sections, regions, tags, authors, images and articles."""
 
 import logging
+import re
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
-from django.urls import reverse
-from django.utils import timezone
+from django.urls import get_script_prefix, reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django_prose_editor.fields import ProseEditorField
 from imagefield.fields import ImageField, PPOIField
 from simple_history.models import HistoricalRecords
 
-from .images import image_upload_to
+from .images import check_storage, image_upload_to
 from .renditions import image_formats
-from .richtext import clean_html
+from .richtext import BIO_EXTENSIONS, BODY_EXTENSIONS, clean_bio, clean_body
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +72,9 @@ class Author(models.Model):
 
     name = models.CharField(_("name"), max_length=150)
     slug = models.SlugField(_("slug"), max_length=150, unique=True)
-    bio = models.TextField(_("biography"), blank=True)
+    bio = ProseEditorField(
+        _("biography"), blank=True, config={"extensions": BIO_EXTENSIONS}, sanitize=clean_bio
+    )
     photo = models.ForeignKey(
         "Image",
         verbose_name=_("photo"),
@@ -95,6 +99,10 @@ class Author(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.bio = clean_bio(self.bio)
+        super().save(*args, **kwargs)
 
 
 class Image(models.Model):
@@ -145,6 +153,11 @@ class Image(models.Model):
 
     def __str__(self):
         return self.alt
+
+    def clean(self):
+        super().clean()
+        # A new file meets the media storage here, while a refusal can still be a form error.
+        check_storage(self)
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
@@ -203,11 +216,21 @@ class ArticleQuerySet(models.QuerySet):
         """
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
 
+    def owned_by(self, user):
+        """Stories a contributor may call theirs: created by them, or carrying their byline."""
+        return self.filter(
+            Q(created_by=user)
+            | Q(pk__in=ArticleAuthor.objects.filter(author__user=user).values("article_id"))
+        )
+
     def visible_to(self, user):
-        """What `user` may open: staff may preview every story, everyone else what is published."""
-        if user.is_authenticated and user.is_staff:
+        """What `user` may open: editors every story, other staff also their own unpublished
+        work, everyone else what is published. Other people's drafts can name sources."""
+        if not (user.is_authenticated and user.is_staff):
+            return self.published()
+        if user.has_perm("newsroom.publish_article"):
             return self.all()
-        return self.published()
+        return self.published() | self.owned_by(user)
 
     def for_listing(self):
         """Everything a listing card shows, in a constant number of queries."""
@@ -236,7 +259,10 @@ class Article(models.Model):
     standfirst = models.TextField(
         _("standfirst"), blank=True, help_text=_("The summary shown under the headline.")
     )
-    body = models.TextField(_("body"), blank=True)
+    # The editor's extensions and the sanitiser come from one place (newsroom.richtext).
+    body = ProseEditorField(
+        _("body"), blank=True, config={"extensions": BODY_EXTENSIONS}, sanitize=clean_body
+    )
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
@@ -325,6 +351,8 @@ class Article(models.Model):
         ordering = ["-published_at", "-id"]
         verbose_name = _("article")
         verbose_name_plural = _("articles")
+        # Given to the Editors group (migration 0007); contributors never have it.
+        permissions = [("publish_article", _("Can publish, schedule and unpublish articles"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["language", "slug"], name="newsroom_article_slug_unique_per_language"
@@ -346,17 +374,43 @@ class Article(models.Model):
         return self.headline
 
     def save(self, *args, **kwargs):
-        self.body = clean_html(self.body)
-        super().save(*args, **kwargs)
+        self.body = clean_body(self.body)
+        if self._state.adding or self.pk is None:
+            super().save(*args, **kwargs)
+            return
+        # The stored row is read under a lock, so two saves cannot both start from the same
+        # version (SQLite ignores the lock but writes one transaction at a time).
+        with transaction.atomic():
+            stored = (
+                Article.objects.select_for_update()
+                .filter(pk=self.pk)
+                .values("version", "slug", "language", "published_at")
+                .first()
+            )
+            if stored is not None:
+                expected = self.__dict__.pop("_expected_version", None)
+                if expected is not None and expected != stored["version"]:
+                    raise EditConflict(
+                        f"Article {self.pk} is at version {stored['version']}, not {expected}"
+                    )
+                self.version = stored["version"] + 1
+                if kwargs.get("update_fields") is not None:
+                    kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+            super().save(*args, **kwargs)
+            if stored is not None:
+                self._redirect_old_url(stored)
 
     def get_absolute_url(self):
         # The URL carries the year and month of publication in the newsroom's time zone.
         when = timezone.localtime(self.published_at or self.created_at or timezone.now())
 
-        return reverse(
-            "newsroom:article_detail",
-            kwargs={"year": when.year, "month": f"{when.month:02d}", "slug": self.slug},
-        )
+        # In the edition's own language: a Russian story lives under /ru/ whatever the page
+        # linking to it is in.
+        with translation.override(self.language):
+            return reverse(
+                "newsroom:article_detail",
+                kwargs={"year": when.year, "month": f"{when.month:02d}", "slug": self.slug},
+            )
 
     @property
     def is_published(self):
@@ -370,6 +424,133 @@ class Article(models.Model):
     def byline_authors(self):
         """Authors in byline order (uses the prefetch from `for_listing()` when present)."""
         return [byline.author for byline in self.bylines.all()]
+
+    # Workflow. Who may call what is the admin's business (newsroom.admin); these only change
+    # the story, and each save leaves a revision.
+
+    def submit_for_review(self):
+        self.status = self.Status.REVIEW
+        self.save(update_fields=["status", "updated_at"])
+
+    def publish(self, at=None):
+        """Publish now, or at `at` (a future time schedules the story).
+
+        Publishing now keeps an earlier publication time, so a story that was taken down and
+        put back keeps its date and its URL.
+        """
+        # Whole seconds: what the admin's fields can show, so a later save changes nothing.
+        now = timezone.now().replace(microsecond=0)
+        if at is not None:
+            self.published_at = at
+        elif self.published_at is None or self.published_at > now:
+            self.published_at = now
+        self.status = self.Status.PUBLISHED
+        self.save(update_fields=["status", "published_at", "updated_at"])
+
+    def unpublish(self):
+        """Back to draft; the publication time stays, so putting it back keeps its URL."""
+        self.status = self.Status.DRAFT
+        self.save(update_fields=["status", "updated_at"])
+
+    def publication_problems(self):
+        """Why this story may not be published yet: a list of messages, empty when it may.
+
+        Every picture a reader sees needs alternative text and a credit: the hero image and
+        each figure in the body (whose image must still be in the library).
+        """
+        problems = []
+        if self.hero_image_id:
+            image = self.hero_image
+            if not (self.hero_alt.strip() or image.alt.strip()):
+                problems.append(
+                    _("The hero image has no alternative text: describe it in the library.")
+                )
+            if not image.credit.strip():
+                problems.append(
+                    _(
+                        "The hero image “%(alt)s” has no credit: add the photographer or agency "
+                        "in the library."
+                    )
+                    % {"alt": image.alt or image.pk}
+                )
+        ids = list(dict.fromkeys(int(i) for i in FIGURE_IMAGE_ID.findall(self.body or "")))
+        images = Image.objects.in_bulk(ids)
+        for image_id in ids:
+            image = images.get(image_id)
+            if image is None:
+                problems.append(
+                    _(
+                        "A figure in the body shows image #%(id)s, which is no longer in the "
+                        "library: remove the figure or choose another picture."
+                    )
+                    % {"id": image_id}
+                )
+                continue
+            if not image.alt.strip():
+                problems.append(
+                    _(
+                        "The figure with image #%(id)s has no alternative text: describe it in "
+                        "the library."
+                    )
+                    % {"id": image_id}
+                )
+            if not image.credit.strip():
+                problems.append(
+                    _(
+                        "The figure with image “%(alt)s” has no credit: add the photographer or "
+                        "agency in the library."
+                    )
+                    % {"alt": image.alt or image_id}
+                )
+        return problems
+
+    def other_editions(self):
+        """The same story in other languages that readers may see (original and translations)."""
+        original = self.translation_of_id or self.pk
+        return (
+            Article.objects.published()
+            .filter(Q(pk=original) | Q(translation_of=original))
+            .exclude(pk=self.pk)
+            .exclude(language=self.language)
+            .order_by("language")
+        )
+
+    @staticmethod
+    def url_path(language, year, month, slug):
+        """The path of an edition's page without the script prefix (for redirects)."""
+        with translation.override(language):
+            path = reverse(
+                "newsroom:article_detail",
+                kwargs={"year": year, "month": f"{month:02d}", "slug": slug},
+            )
+        return "/" + path.removeprefix(get_script_prefix())
+
+    def _redirect_old_url(self, stored):
+        """After a save: keep a 301 from the URL the story had, if readers may have seen it.
+
+        A publication time in the past means the URL was public (unpublishing keeps the time);
+        drafts' URLs never were.
+        """
+        published_at = stored["published_at"]
+        if published_at is None or published_at > timezone.now():
+            return
+        before = timezone.localtime(published_at)
+        now = timezone.localtime(self.published_at or self.created_at)
+        old_path = self.url_path(stored["language"], before.year, before.month, stored["slug"])
+        new_path = self.url_path(self.language, now.year, now.month, self.slug)
+        if old_path == new_path:
+            return
+        # Back at an address it had before: the page itself answers there again.
+        ArticleRedirect.objects.filter(old_path=new_path).delete()
+        ArticleRedirect.objects.update_or_create(old_path=old_path, defaults={"article": self})
+
+
+#: How an inline figure names its library image in a stored body (newsroom.richtext).
+FIGURE_IMAGE_ID = re.compile(r'data-image-id="(\d+)"')
+
+
+class EditConflict(Exception):
+    """`Article.save()` was given a version that is no longer the stored one."""
 
 
 class ArticleAuthor(models.Model):
@@ -420,3 +601,24 @@ class Correction(models.Model):
 
     def __str__(self):
         return self.text[:80]
+
+
+class ArticleRedirect(models.Model):
+    """An address a published story had before its slug (or month) changed: answers 301.
+
+    Consulted only when no story lives at the requested address; each old address points to
+    the article, whose current URL is computed at request time, so any number of renames chain.
+    """
+
+    old_path = models.CharField(_("old path"), max_length=500, unique=True)
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="redirects"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("article redirect")
+        verbose_name_plural = _("article redirects")
+
+    def __str__(self):
+        return self.old_path

@@ -12,8 +12,10 @@ import dj_database_url
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 from dotenv import load_dotenv
+from js_asset import static_lazy
 
 from newsroom.mail import CONSOLE, UNCONFIGURED, mailer_from_url
+from newsroom.richtext import FIGURE_EXTENSION, FIGURE_JS, figure_allowlist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -198,8 +200,21 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
+# Media (uploaded pictures and their renditions) on the local disk, or in an S3-compatible bucket
+# when MEDIA_S3_BUCKET is set (newsroom.storage; docs/deployment.md). Its origin joins the CSP's
+# image sources below.
+MEDIA_S3_BUCKET = os.environ.get("MEDIA_S3_BUCKET", "").strip()
+if MEDIA_S3_BUCKET:
+    from newsroom.storage import media_origins, s3_storage_options
+
+    _media_options = s3_storage_options(os.environ)
+    MEDIA_STORAGE = {"BACKEND": "newsroom.storage.MediaStorage", "OPTIONS": _media_options}
+    MEDIA_ORIGINS = media_origins(_media_options, os.environ)
+else:
+    MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    MEDIA_ORIGINS = []
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -215,6 +230,15 @@ IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 60_000_000)
 IMAGEFIELD_BIN_DEPTH = 2
 # Renditions are built by a task after upload (newsroom.tasks), never on the request path.
 IMAGEFIELD_AUTOGENERATE = False
+
+# The body editor's own extension, inline figures (newsroom.richtext): django-prose-editor loads
+# its ES module in the admin and adds what it may store to the sanitiser's allow-list.
+DJANGO_PROSE_EDITOR_EXTENSIONS = [
+    {
+        "js": [static_lazy(FIGURE_JS)],
+        "extensions": {FIGURE_EXTENSION: figure_allowlist},
+    }
+]
 
 # Background tasks: Django's task framework with the database queue (`manage.py db_worker`).
 TASKS = {
@@ -250,7 +274,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF],
+    "img-src": [CSP.SELF, *MEDIA_ORIGINS],
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
@@ -263,7 +287,7 @@ ADMIN_CSP = {
     "script-src": [CSP.SELF, CSP.NONCE],
     # The admin's widgets set inline styles.
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
-    "img-src": [CSP.SELF, "data:", "blob:"],
+    "img-src": [CSP.SELF, "data:", "blob:", *MEDIA_ORIGINS],
 }
 
 # Email: EMAIL_URL names the SMTP server. Without it, development prints mail to the console and

@@ -3,7 +3,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
-from . import views
+from . import preview, views
 
 
 class YearConverter:
@@ -41,6 +41,8 @@ newsroom_patterns = (
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
+    # Outside the language prefixes: a preview shows the story in its own language.
+    path("preview/<str:token>/", preview.article_preview, name="article_preview"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -66,7 +66,9 @@ def article_detail(request, year, month, slug):
         .filter(language=get_language())
         .select_related("section", "hero_image")
     )
-    article = get_object_or_404(articles, slug=slug)
+    article = articles.filter(slug=slug).first()
+    if article is None:
+        return _redirect_from_old_url(user, year, month, slug)
     # An article's URL carries its month of publication; any other date in the URL is an old
     # or mistyped link to the same story.
     published = timezone.localtime(article.published_at or article.created_at)
@@ -81,8 +83,21 @@ def article_detail(request, year, month, slug):
             "authors": [b.author for b in bylines],
             "can_read_full": can_read_full(user, article),
             "corrections": list(article.corrections.all()),
+            "editions": list(article.other_editions()),
         },
     )
+
+
+def _redirect_from_old_url(user, year, month, slug):
+    """A story's address from before its slug changed: 301 to where it lives now.
+
+    Only to a story this reader may open, so an old address never reveals a draft's new slug.
+    """
+    old_path = Article.url_path(get_language(), year, month, slug)
+    article = Article.objects.visible_to(user).filter(redirects__old_path=old_path).first()
+    if article is None:
+        raise Http404("No such article")
+    return redirect(article, permanent=True)
 
 
 @never_cache

@@ -1,14 +1,18 @@
 """Shared personas and fixtures.
 
-Personas are people as the product knows them; more arrive with roles and memberships.
+Personas are people as the product knows them: roles are the groups of the roles migration;
+more personas arrive with memberships.
 """
 
 import os
 import shutil
+from importlib import import_module
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.apps import apps as django_apps
 from django.conf import settings
+from django.contrib.auth.models import Group
 
 from tests.factories import UserFactory
 
@@ -27,10 +31,52 @@ def reader(db):
     return _verified(UserFactory(email="reader@example.com"))
 
 
+def _in_group(user, name):
+    # The groups come from the roles migration (newsroom 0007), as in production. Transactional
+    # tests (live server, concurrency) empty the database afterwards; the migration's own
+    # definition puts the groups back.
+    if not Group.objects.filter(name=name).exists():
+        import_module("newsroom.migrations.0007_roles").define_roles(django_apps)
+    user.groups.add(Group.objects.get(name=name))
+    return user
+
+
 @pytest.fixture
 def editor(db):
-    """A member of staff who runs the newsroom's admin."""
-    return _verified(UserFactory(email="editor@example.com", is_staff=True, is_superuser=True))
+    """An editor: in the Editors group, so they may publish, schedule and correct stories."""
+    return _in_group(_verified(UserFactory(email="editor@example.com", is_staff=True)), "Editors")
+
+
+@pytest.fixture
+def contributor(db):
+    """A reporter in the Contributors group: writes and submits stories, never publishes."""
+    return _in_group(
+        _verified(UserFactory(email="contributor@example.com", is_staff=True)), "Contributors"
+    )
+
+
+@pytest.fixture
+def other_contributor(db):
+    """Another reporter, whose drafts are not the first contributor's business."""
+    return _in_group(
+        _verified(UserFactory(email="other.contributor@example.com", is_staff=True)),
+        "Contributors",
+    )
+
+
+@pytest.fixture
+def membership_manager(db):
+    """Looks after members and payments; no editorial rights."""
+    return _in_group(
+        _verified(UserFactory(email="members.desk@example.com", is_staff=True)),
+        "Membership managers",
+    )
+
+
+@pytest.fixture
+def superuser(db):
+    """The site's administrator: every permission."""
+    return _verified(UserFactory(email="admin@example.com", is_staff=True, is_superuser=True))
 
 
 @pytest.fixture(scope="session", autouse=True)

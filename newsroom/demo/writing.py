@@ -812,3 +812,93 @@ class StoryWriter:
             return ""
         scene = fill(self.rng.choice(CAPTION_SCENES[picture_kind]), context)
         return f"{scene}. {fill(self.rng.choice(CAPTION_ENDINGS), context)}"
+
+
+# --- Russian editions ---------------------------------------------------------------------------
+
+# The Russian edition of a story is written anew, not machine-translated: a shorter text from its
+# own phrase bank, about the same country.
+RUSSIAN_PLACES = {
+    "georgia": ("Грузия", "Грузии", "Тбилиси"),
+    "armenia": ("Армения", "Армении", "Ереване"),
+    "azerbaijan": ("Азербайджан", "Азербайджане", "Баку"),
+    "turkey": ("Турция", "Турции", "Анкаре"),
+    "iran": ("Иран", "Иране", "Тегеране"),
+    "russia": ("Россия", "России", "Москве"),
+    "kazakhstan": ("Казахстан", "Казахстане", "Астане"),
+    "uzbekistan": ("Узбекистан", "Узбекистане", "Ташкенте"),
+}
+RUSSIAN_HEADLINES = [
+    "Что происходит в {where}: {topic}",
+    "{Topic}: голоса жителей",
+    "В {capital} обсуждают {topic}",
+    "{Topic} — вопросы без ответов",
+    "{Topic} в {where}: почему это важно",
+]
+RUSSIAN_TOPICS = [
+    "новые правила для фермеров",
+    "нехватка врачей",
+    "строительство плотины",
+    "цены на жильё",
+    "закрытие сельских школ",
+    "свобода прессы",
+    "трудовая миграция",
+    "реформа пенсий",
+]
+RUSSIAN_STANDFIRSTS = [
+    "Мы поговорили с жителями, чиновниками и независимыми экспертами.",
+    "Официальные цифры не обновлялись много месяцев. Мы попытались разобраться сами.",
+    "Решение касается тысяч семей, но их мнения никто не спрашивал.",
+]
+RUSSIAN_SENTENCES = [
+    "По данным местных властей, проблема затрагивает каждую третью семью.",
+    "Независимые эксперты называют эти цифры заниженными.",
+    "Журналисты издания несколько недель пытались получить документы.",
+    "Жители говорят, что узнали о решении из новостей.",
+    "В министерстве на запросы не ответили.",
+    "Похожие споры уже шли в соседних странах.",
+    "Многие семьи зависят от сезонной работы за границей.",
+    "Активисты собрали подписи и обратились в суд.",
+    "Официальный отчёт обещают опубликовать в следующем году.",
+]
+RUSSIAN_SUBHEADINGS = ["Что говорят власти", "Цифры и факты", "Что дальше"]
+CORRECTIONS = [
+    "An earlier version of this story misspelled the name of the deputy minister.",
+    "An earlier version gave the wrong date for the council vote; it was held on a Tuesday.",
+    "This story has been updated with the ministry's response, received after publication.",
+    "An earlier version overstated the number of households affected.",
+    "A photo caption has been corrected: the picture was taken in a neighbouring village.",
+]
+RUSSIAN_CAPTIONS = [
+    "Жители говорят, что с ними не советовались.",
+    "Архивное фото.",
+    "Местные власти обещают начать работы в следующем году.",
+]
+
+
+class RussianWriter:
+    """Composes the Russian edition of a story about a country, from the bank above."""
+
+    def __init__(self, rng):
+        self.rng = rng
+
+    def edition(self, region_slug):
+        """(headline, standfirst, body, caption) of a Russian story about `region_slug`."""
+        rng = self.rng
+        _name, where, capital = RUSSIAN_PLACES[region_slug]
+        topic = rng.choice(RUSSIAN_TOPICS)
+        context = {"where": where, "capital": capital, "topic": topic, "Topic": topic.capitalize()}
+        headline = rng.choice(RUSSIAN_HEADLINES).format_map(context)
+        headline = headline[:1].upper() + headline[1:]
+        paragraphs = [
+            " ".join(rng.sample(RUSSIAN_SENTENCES, rng.randint(2, 3)))
+            for _ in range(rng.randint(4, 6))
+        ]
+        blocks = [f"<p>{paragraph}</p>" for paragraph in paragraphs]
+        blocks.insert(2, f"<h2>{rng.choice(RUSSIAN_SUBHEADINGS)}</h2>")
+        return (
+            headline,
+            rng.choice(RUSSIAN_STANDFIRSTS),
+            "".join(blocks),
+            rng.choice(RUSSIAN_CAPTIONS),
+        )

@@ -1,6 +1,10 @@
 from django import template
+from django.template.loader import get_template
+from django.utils.safestring import mark_safe
 
+from newsroom.models import Image
 from newsroom.renditions import picture
+from newsroom.richtext import StoredFigure, clean_body, split_figures
 
 register = template.Library()
 
@@ -36,3 +40,26 @@ def card_picture(image, lead=False):
         "sizes": LEAD_SIZES if lead else CARD_SIZES,
         "alt": "",
     }
+
+
+@register.filter
+def render_body(body):
+    """An article body for readers, each stored figure expanded as the hero is.
+
+    The library images of all figures are loaded in one query, however many there are; a figure
+    whose image has been deleted disappears. The body was sanitised on save, and is again here
+    in case something wrote it past `Article.save()` (a queryset update, say).
+    """
+    parts = split_figures(clean_body(body))
+    ids = {part.image_id for part in parts if isinstance(part, StoredFigure)}
+    if not ids:
+        return mark_safe("".join(parts))
+    images = Image.objects.in_bulk(ids)
+    template = get_template("newsroom/includes/figure.html")
+    html = []
+    for part in parts:
+        if not isinstance(part, StoredFigure):
+            html.append(part)
+        elif image := images.get(part.image_id):
+            html.append(template.render(figure(image, part.caption)))
+    return mark_safe("".join(html))

@@ -146,3 +146,30 @@ def test_wrong_month_in_url_redirects_permanently_to_the_article(client):
 )
 def test_malformed_or_unknown_article_urls_are_not_found(client, path):
     assert client.get(path).status_code == 404
+
+
+def test_a_russian_edition_lives_under_ru_and_its_slug_may_be_cyrillic(client):
+    article = ArticleFactory(
+        language="ru", slug="выборы-в-тбилиси", headline="Выборы в Тбилиси", section__slug="p"
+    )
+
+    url = article.get_absolute_url()
+    response = client.get(url)
+
+    assert url.startswith("/ru/")
+    assert response.status_code == 200
+    assert "Выборы в Тбилиси" in visible_text(response)
+    assert client.get(url.removeprefix("/ru")).status_code == 404
+
+
+def test_contributors_preview_their_own_drafts_but_not_other_peoples(
+    client, contributor, other_contributor
+):
+    own = ArticleFactory(status=Article.Status.DRAFT, published_at=None, created_by=contributor)
+    theirs = ArticleFactory(
+        status=Article.Status.DRAFT, published_at=None, created_by=other_contributor
+    )
+    client.force_login(contributor)
+
+    assert client.get(own.get_absolute_url()).status_code == 200
+    assert client.get(theirs.get_absolute_url()).status_code == 404

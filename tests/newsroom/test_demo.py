@@ -12,7 +12,7 @@ from PIL import Image as PillowImage
 from members.models import User
 from newsroom.demo.pictures import draw_picture
 from newsroom.demo.writing import REGIONS, StoryWriter
-from newsroom.models import Article, Author, Image, Region, Section, Tag
+from newsroom.models import Article, Author, Correction, Image, Region, Section, Tag
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def demo(django_db_setup, django_db_blocker):
     """
     dummy = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     with django_db_blocker.unblock(), override_settings(TASKS=dummy):
-        call_command("demo", articles=60, seed=3, verbosity=0)
+        call_command("demo", articles=80, seed=3, verbosity=0)
         yield
         Article.objects.all().delete()
         for image in Image.objects.all():
@@ -40,10 +40,20 @@ def test_demo_builds_a_realistic_newsroom(demo):
     assert Author.objects.count() >= 10
     assert all(author.bio for author in Author.objects.all())
     assert Image.objects.count() == 30
-    assert Article.objects.count() == 60
-    statuses = set(Article.objects.values_list("status", flat=True))
+    english = Article.objects.filter(language="en")
+    assert english.count() == 80
+    statuses = set(english.values_list("status", flat=True))
     assert statuses == {"published", "draft", "review"}
-    assert Article.objects.published().count() >= 45
+    assert english.published().count() >= 60
+
+
+def test_demo_has_gated_corrected_and_translated_stories(demo):
+    visibilities = set(Article.objects.values_list("visibility", flat=True))
+    assert visibilities == {"public", "members", "early_access"}
+    assert Correction.objects.exists()
+    for edition in Article.objects.filter(language="ru"):
+        assert edition.translation_of.language == "en"
+        assert edition.get_absolute_url().startswith("/ru/")
 
 
 def test_demo_text_is_plain_where_plain_text_belongs(demo):
@@ -70,11 +80,12 @@ def test_demo_pictures_are_shared_and_described(demo):
 
 def test_running_the_demo_again_adds_stories_but_no_duplicates(demo):
     call_command("demo", articles=5, seed=3, verbosity=0)
-    assert Article.objects.count() == 65
+    assert Article.objects.filter(language="en").count() == 85
     assert Image.objects.count() == 30
     assert Section.objects.count() <= 8
+    total = Article.objects.count()
     call_command("demo", if_empty=True, verbosity=0)
-    assert Article.objects.count() == 65
+    assert Article.objects.count() == total
 
 
 def test_the_same_seed_writes_the_same_stories():

@@ -22,9 +22,18 @@ from newsroom.demo.pictures import (
     PICTURE_NAME,
     draw_picture,
 )
-from newsroom.demo.writing import AUTHORS, REGIONS, SECTION_TAGS, SECTIONS, TAGS, StoryWriter
-from newsroom.models import Article, ArticleAuthor, Author, Image, Region, Section, Tag
-from newsroom.richtext import clean_html
+from newsroom.demo.writing import (
+    AUTHORS,
+    CORRECTIONS,
+    REGIONS,
+    SECTION_TAGS,
+    SECTIONS,
+    TAGS,
+    RussianWriter,
+    StoryWriter,
+)
+from newsroom.models import Article, ArticleAuthor, Author, Correction, Image, Region, Section, Tag
+from newsroom.richtext import clean_body
 
 PUBLISHED, SCHEDULED, DRAFT, REVIEW = "published", "scheduled", "draft", "review"
 STATUS_WEIGHTS = {PUBLISHED: 88, DRAFT: 5, REVIEW: 3, SCHEDULED: 4}
@@ -36,6 +45,13 @@ STATUS_VALUES = {
     REVIEW: Article.Status.REVIEW,
 }
 PUBLISHED_SPAN = timedelta(days=730)
+VISIBILITY_WEIGHTS = {
+    Article.Visibility.PUBLIC: 90,
+    Article.Visibility.MEMBERS: 6,
+    Article.Visibility.EARLY_ACCESS: 4,
+}
+RUSSIAN_SHARE = 0.06
+CORRECTED_SHARE = 0.03
 BATCH_SIZE = 500
 
 
@@ -100,7 +116,9 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"Demo newsroom ready: {articles} articles ({counts[PUBLISHED]} published, "
                     f"{counts[SCHEDULED]} scheduled, {counts[DRAFT]} drafts, {counts[REVIEW]} in "
-                    f"review), {len(pictures)} images, {len(sections)} sections, {len(regions)} "
+                    f"review; {counts['members']} members-only, {counts['early_access']} early "
+                    f"access, {counts['corrected']} corrected) and {counts['russian']} Russian "
+                    f"editions, {len(pictures)} images, {len(sections)} sections, {len(regions)} "
                     f"regions, {len(tags)} tags, {len(authors)} authors."
                     + (f" The newsroom now has {total} articles in all." if existing else "")
                 )
@@ -200,7 +218,9 @@ class Command(BaseCommand):
             for status in statuses
             if status == PUBLISHED
         )
-        counts = dict.fromkeys(STATUS_WEIGHTS, 0)
+        counts = dict.fromkeys([*STATUS_WEIGHTS, *VISIBILITY_WEIGHTS, "russian", "corrected"], 0)
+        self.russian = RussianWriter(rng)
+        used_ru_slugs = set(Article.objects.filter(language="ru").values_list("slug", flat=True))
 
         bar = self.progress(None, "Articles", "article", total=count)
         for start in range(0, count, BATCH_SIZE):
@@ -223,27 +243,94 @@ class Command(BaseCommand):
                 if rng.random() < 0.9:
                     picture, kind = rng.choice(pictures)
                     caption = writer.caption(kind, context)
+                visibility, public_from = Article.Visibility.PUBLIC, None
+                if status in (PUBLISHED, SCHEDULED):
+                    visibility = rng.choices(
+                        list(VISIBILITY_WEIGHTS), list(VISIBILITY_WEIGHTS.values())
+                    )[0]
+                    if visibility == Article.Visibility.EARLY_ACCESS:
+                        # Members read it for three days before everyone does.
+                        public_from = published_at + timedelta(days=3)
                 batch.append(
                     Article(
                         headline=headline,
                         slug=unique_slug(headline),
                         standfirst=writer.standfirst(section_slug, context),
                         # bulk_create skips Article.save(), which is where bodies are cleaned.
-                        body=clean_html(writer.body(section_slug, context, region)),
+                        body=clean_body(writer.body(section_slug, context, region)),
                         language="en",
                         section=sections[section_slug],
                         hero_image=picture,
                         hero_caption=caption,
                         status=STATUS_VALUES[status],
                         published_at=published_at,
+                        visibility=visibility,
+                        public_from=public_from,
                     )
                 )
                 links.append(self.pick_links(rng, section_slug, region_slug, desks, everyone))
             Article.objects.bulk_create(batch, batch_size=BATCH_SIZE)
             self.link(batch, links, regions, tags)
+            editions = self.add_editions(rng, batch, links, used_ru_slugs)
+            self.link(
+                editions, [links[batch.index(e.translation_of)] for e in editions], regions, tags
+            )
+            counts["russian"] += len(editions)
+            counts["corrected"] += self.add_corrections(rng, batch, now)
+            for article in batch:
+                counts[article.visibility] += 1
             bar.update(len(batch))
         bar.close()
         return counts
+
+    def add_editions(self, rng, batch, links, used_slugs):
+        """Russian editions of some published stories, each its own row linked to the original."""
+        editions = []
+        for article, (_byline, region_slugs, _tags) in zip(batch, links, strict=True):
+            if article.status != Article.Status.PUBLISHED or rng.random() >= RUSSIAN_SHARE:
+                continue
+            headline, standfirst, body, caption = self.russian.edition(region_slugs[0])
+            base = slugify(headline, allow_unicode=True)[:280].strip("-") or "statya"
+            slug, n = base, 1
+            while slug in used_slugs:
+                n += 1
+                slug = f"{base}-{n}"
+            used_slugs.add(slug)
+            editions.append(
+                Article(
+                    headline=headline,
+                    slug=slug,
+                    standfirst=standfirst,
+                    body=clean_body(body),
+                    language="ru",
+                    section=article.section,
+                    hero_image=article.hero_image,
+                    hero_caption=caption if article.hero_image else "",
+                    status=article.status,
+                    published_at=article.published_at + timedelta(hours=rng.randint(2, 30)),
+                    visibility=article.visibility,
+                    public_from=article.public_from,
+                    translation_of=article,
+                )
+            )
+        Article.objects.bulk_create(editions, batch_size=BATCH_SIZE)
+        return editions
+
+    def add_corrections(self, rng, batch, now):
+        """Correction notes on a few published stories, dated after publication."""
+        corrections = [
+            Correction(
+                article=article,
+                text=rng.choice(CORRECTIONS),
+                created_at=min(now, article.published_at + timedelta(hours=rng.randint(3, 72))),
+            )
+            for article in batch
+            if article.status == Article.Status.PUBLISHED
+            and article.published_at <= now
+            and rng.random() < CORRECTED_SHARE
+        ]
+        Correction.objects.bulk_create(corrections)
+        return len(corrections)
 
     def pick_links(self, rng, section_slug, region_slug, desks, everyone):
         """Byline authors, region slugs and tag slugs for one article."""

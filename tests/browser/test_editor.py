@@ -1,0 +1,189 @@
+"""An editor writes a story with a subheading and an inline figure, in a real browser."""
+
+import importlib
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.test import Client
+from django.utils import timezone
+
+from newsroom.models import Article, Image
+from tests.factories import ImageFactory, SectionFactory, jpeg_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "images"
+
+
+@pytest.fixture
+def roles(transactional_db):
+    """The groups of the roles migration, put back if an earlier transactional test's flush
+    emptied the tables (serialized_rollback does not survive Playwright's event loop)."""
+    migration = importlib.import_module("newsroom.migrations.0007_roles")
+    if not Group.objects.filter(name=migration.EDITORS).exists():
+        state = MigrationLoader(connection).project_state(("newsroom", "0007_roles"))
+        migration.create_roles(state.apps, None)
+
+
+@pytest.fixture
+def editor_page(live_server, chromium, roles, request):
+    """A browser whose session is the editor's, and the console errors it reports."""
+    editor = request.getfixturevalue("editor")
+    client = Client()
+    client.force_login(editor)
+    context = chromium.new_context()
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.errors = []
+
+    def console(message):
+        # The admin has no favicon; the browser asks for one anyway.
+        if message.type == "error" and not message.location["url"].endswith("/favicon.ico"):
+            page.errors.append(f"{message.text} ({message.location['url']})")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def test_editor_writes_a_story_with_a_subheading_and_an_inline_figure(live_server, editor_page):
+    page = editor_page
+    SectionFactory(slug="politics", name="Politics")
+    ImageFactory(alt="Ballot boxes stacked in a school hall", credit="Nana Photographer")
+    ImageFactory(alt="A river valley under a low sky", credit="Someone Else")
+
+    page.goto(live_server.url + "/admin/newsroom/article/add/")
+    headline = page.get_by_label("Headline")
+    headline.fill("Polling stations open early")
+    # The admin fills the slug from the headline when the headline changes; let it, then set it.
+    headline.dispatch_event("change")
+    page.get_by_label("Slug").fill("polling-stations-open-early")
+
+    body = page.locator(".field-body .tiptap")
+    body.click()
+    page.keyboard.type("Voters queued before dawn in the capital.")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Turnout so far")
+    # The block-type menu: a dropdown with the two heading levels and the paragraph.
+    page.locator(".prose-menubar__selected").first.click()
+    page.locator(".prose-menubar__picker").get_by_text("Heading 2").click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+
+    page.get_by_role("button", name="Insert figure").click()
+    dialog = page.get_by_role("dialog", name="Insert figure")
+    dialog.get_by_label("Search the library").fill("ballot")
+    dialog.get_by_role("button", name=re.compile("Ballot boxes stacked")).click()
+    expect_hidden(dialog)
+    caption = page.locator(".newsroom-figure").get_by_label("Caption", exact=True)
+    expect_focused(caption)
+    page.keyboard.type("Officials count the first ballots")
+
+    page.get_by_label("Section").select_option(label="Politics")
+    page.get_by_label("Status").select_option(label="Published")
+    an_hour_ago = timezone.localtime() - timedelta(hours=1)
+    page.locator("input[name=published_at_0]").fill(an_hour_ago.strftime("%Y-%m-%d"))
+    page.locator("input[name=published_at_1]").fill(an_hour_ago.strftime("%H:%M:%S"))
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url("**/admin/newsroom/article/")
+
+    assert page.errors == []
+    article = Article.objects.get(slug="polling-stations-open-early")
+    image_id = Image.objects.get(alt="Ballot boxes stacked in a school hall").pk
+    assert article.body == (
+        "<p>Voters queued before dawn in the capital.</p><h2>Turnout so far</h2>"
+        f'<figure data-image-id="{image_id}"><figcaption>Officials count the first ballots'
+        "</figcaption></figure>"
+    )
+
+    # Opened again, the editor shows the figure with its caption, ready to change.
+    page.goto(live_server.url + f"/admin/newsroom/article/{article.pk}/change/")
+    figure = page.locator(f'.newsroom-figure[data-image-id="{image_id}"]')
+    assert figure.get_by_label("Caption", exact=True).input_value() == (
+        "Officials count the first ballots"
+    )
+    expect_text(figure.locator(".newsroom-figure__about"), "Image: Nana Photographer")
+    assert page.errors == []
+
+    page.goto(live_server.url + article.get_absolute_url())
+    content = page.locator(".article-body")
+    assert content.get_by_role("heading", level=2).inner_text() == "Turnout so far"
+    figure = content.locator("figure")
+    assert figure.locator("figcaption").inner_text() == (
+        "Officials count the first ballots. Image: Nana Photographer."
+    )
+    img = figure.locator("img")
+    assert img.get_attribute("alt") == "Ballot boxes stacked in a school hall"
+    assert img.get_attribute("loading") == "lazy"
+    assert img.get_attribute("src").startswith("/media/")
+
+
+def expect_hidden(locator):
+    locator.wait_for(state="detached")
+
+
+def expect_focused(locator):
+    locator.page.wait_for_function(
+        "el => document.activeElement === el", arg=locator.element_handle()
+    )
+
+
+def test_editor_uploads_a_picture_from_the_figure_dialog(live_server, editor_page, tmp_path):
+    page = editor_page
+    word_doc = tmp_path / "not-a-picture.jpg"
+    word_doc.write_bytes((CORPUS / "not-an-image-ole-word-doc.jpg").read_bytes())
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg_bytes(1200, 800))
+
+    page.goto(live_server.url + "/admin/newsroom/article/add/")
+    page.locator(".field-body .tiptap").click()
+    page.get_by_role("button", name="Insert figure").click()
+    dialog = page.get_by_role("dialog", name="Insert figure")
+    expect_text(dialog.get_by_role("status"), "No picture in the library matches.")
+
+    dialog.get_by_label("Picture").set_input_files(word_doc)
+    dialog.get_by_label("Alternative text").fill("Flooded street in the old town")
+    dialog.get_by_label("Credit").fill("Giorgi Photographer")
+    dialog.get_by_role("button", name="Upload and insert").click()
+    errors = dialog.get_by_role("alert")
+    errors.locator("li").first.wait_for()
+    assert errors.inner_text().startswith("Picture:")
+    assert not Image.objects.exists()
+
+    dialog.get_by_label("Picture").set_input_files(photo)
+    dialog.get_by_role("button", name="Upload and insert").click()
+    expect_hidden(dialog)
+
+    image = Image.objects.get()
+    assert (image.alt, image.credit) == ("Flooded street in the old town", "Giorgi Photographer")
+    figure = page.locator(f'.newsroom-figure[data-image-id="{image.pk}"]')
+    expect_text(figure.locator(".newsroom-figure__about"), "Giorgi Photographer")
+    page.keyboard.type("Water rose overnight")
+    body = page.locator("textarea[name=body]").input_value()
+    assert body.endswith(
+        f'<figure data-image-id="{image.pk}"><figcaption>Water rose overnight</figcaption></figure>'
+    )
+    # The refused upload's 400 is reported by the browser; nothing else may be.
+    assert [error for error in page.errors if "status of 400" not in error] == []
+
+
+def expect_text(locator, text):
+    locator.page.wait_for_function(
+        "([el, text]) => el.textContent.includes(text)", arg=[locator.element_handle(), text]
+    )
