@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from newsroom.models import Article, Image
-from tests.factories import ImageFactory, SectionFactory, jpeg_bytes
+from tests.factories import AuthorFactory, ImageFactory, SectionFactory, jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -187,3 +187,75 @@ def expect_text(locator, text):
     locator.page.wait_for_function(
         "([el, text]) => el.textContent.includes(text)", arg=[locator.element_handle(), text]
     )
+
+
+def choose(page, field, search, option):
+    """Pick `option` in an admin autocomplete (select2) widget inside `field`."""
+    field.locator(".select2-selection").click()
+    page.locator(".select2-search__field").last.fill(search)
+    page.locator(".select2-results__option", has_text=option).click()
+
+
+def test_editor_schedules_an_illustrated_story_with_two_bylines(live_server, editor_page):
+    """The editors' day in one story: hero with caption and credit, a subheading, an inline
+    figure, two bylines, a scheduled time; readers see it when that time comes, not before."""
+    page = editor_page
+    SectionFactory(slug="politics", name="Politics")
+    AuthorFactory(name="Nino Beridze")
+    AuthorFactory(name="Arman Petrosyan")
+    ImageFactory(alt="Voters queue outside a school", credit="Tamar Photographer")
+    ImageFactory(alt="Ballot boxes stacked in a school hall", credit="Nana Photographer")
+
+    page.goto(live_server.url + "/admin/newsroom/article/add/")
+    # The admin fills in the slug from the headline.
+    page.get_by_label("Headline").fill("Polls close in the capital")
+    page.locator(".field-body .tiptap").click()
+    page.keyboard.type("Counting has begun.")
+    page.keyboard.press("Enter")
+    page.keyboard.type("What comes next")
+    page.locator(".prose-menubar__selected").first.click()
+    page.locator(".prose-menubar__picker").get_by_text("Heading 2").click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Insert figure").click()
+    dialog = page.get_by_role("dialog", name="Insert figure")
+    dialog.get_by_label("Search the library").fill("ballot")
+    dialog.get_by_role("button", name=re.compile("Ballot boxes stacked")).click()
+    expect_hidden(dialog)
+    page.keyboard.type("Officials count the first ballots")
+
+    choose(page, page.locator(".field-hero_image"), "queue", "Voters queue outside a school")
+    page.get_by_label("Hero caption").fill("Voters queue before the polls open")
+    choose(page, page.locator("#bylines-0"), "Nino", "Nino Beridze")
+    page.locator("#bylines-group .add-row a").click()
+    choose(page, page.locator("#bylines-1"), "Arman", "Arman Petrosyan")
+    page.locator("#id_bylines-1-position").fill("1")
+    page.get_by_label("Section").select_option(label="Politics")
+    page.get_by_label("Status").select_option(label="Published")
+    # Scheduled a little ahead, in the newsroom's time zone as the form shows it.
+    when = timezone.localtime() + timedelta(seconds=25)
+    page.locator("input[name=published_at_0]").fill(when.strftime("%Y-%m-%d"))
+    page.locator("input[name=published_at_1]").fill(when.strftime("%H:%M:%S"))
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url("**/admin/newsroom/article/")
+    assert page.errors == []
+
+    article = Article.objects.get(slug="polls-close-in-the-capital")
+    assert [b.author.name for b in article.bylines.all()] == ["Nino Beridze", "Arman Petrosyan"]
+    reader = page.context.browser.new_page()
+    response = reader.goto(live_server.url + article.get_absolute_url())
+    assert response.status == 404, "not before its time"
+
+    reader.wait_for_timeout(max(0, (when - timezone.localtime()).total_seconds() * 1000) + 500)
+    response = reader.goto(live_server.url + article.get_absolute_url())
+    assert response.status == 200
+    captions = [caption.inner_text() for caption in reader.locator("figcaption").all()]
+    assert captions == [
+        "Voters queue before the polls open. Image: Tamar Photographer.",
+        "Officials count the first ballots. Image: Nana Photographer.",
+    ]
+    assert reader.locator(".article-body h2").inner_text() == "What comes next"
+    assert "By Nino Beridze and Arman Petrosyan" in reader.locator(".meta").first.inner_text()
+    reader.goto(live_server.url + "/")
+    assert reader.get_by_role("link", name="Polls close in the capital").count() == 1
+    reader.close()
