@@ -19,12 +19,11 @@ from django.views.decorators.http import require_safe
 from .models import Article
 
 SALT = "newsroom.preview"
-DEFAULT_MAX_AGE = 7 * 24 * 3600
 
 
 def max_age():
     """How long a preview link works, in seconds."""
-    return getattr(settings, "NEWSROOM_PREVIEW_MAX_AGE", DEFAULT_MAX_AGE)
+    return settings.NEWSROOM_PREVIEW_MAX_AGE
 
 
 def preview_token(article):
