@@ -20,11 +20,23 @@ from .richtext import BIO_EXTENSIONS, BODY_EXTENSIONS, clean_bio, clean_body
 logger = logging.getLogger(__name__)
 
 
-class Section(models.Model):
-    """A desk of the newsroom (Politics, Business…), shown in the site navigation."""
+class Taxonomy(models.Model):
+    """A named place to file stories under, with its own page at /<kind>/<slug>/."""
 
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Section(Taxonomy):
+    """A desk of the newsroom (Politics, Business…), shown in the site navigation."""
+
     description = models.TextField(_("description"), blank=True)
     position = models.PositiveSmallIntegerField(
         _("position"), default=0, help_text=_("Order in the site navigation.")
@@ -35,36 +47,21 @@ class Section(models.Model):
         verbose_name = _("section")
         verbose_name_plural = _("sections")
 
-    def __str__(self):
-        return self.name
 
-
-class Region(models.Model):
+class Region(Taxonomy):
     """A country or area the newsroom covers; an article may concern several."""
 
-    name = models.CharField(_("name"), max_length=100)
-    slug = models.SlugField(_("slug"), max_length=100, unique=True)
-
-    class Meta:
-        ordering = ["name"]
+    class Meta(Taxonomy.Meta):
         verbose_name = _("region")
         verbose_name_plural = _("regions")
 
-    def __str__(self):
-        return self.name
 
+class Tag(Taxonomy):
+    """A subject that runs across sections (elections, water, press freedom…)."""
 
-class Tag(models.Model):
-    name = models.CharField(_("name"), max_length=100)
-    slug = models.SlugField(_("slug"), max_length=100, unique=True)
-
-    class Meta:
-        ordering = ["name"]
+    class Meta(Taxonomy.Meta):
         verbose_name = _("tag")
         verbose_name_plural = _("tags")
-
-    def __str__(self):
-        return self.name
 
 
 class Author(models.Model):

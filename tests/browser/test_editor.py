@@ -75,25 +75,13 @@ def test_editor_writes_a_story_with_a_subheading_and_an_inline_figure(live_serve
     headline.dispatch_event("change")
     page.get_by_label("Slug").fill("polling-stations-open-early")
 
-    body = page.locator(".field-body .tiptap")
-    body.click()
-    page.keyboard.type("Voters queued before dawn in the capital.")
-    page.keyboard.press("Enter")
-    page.keyboard.type("Turnout so far")
-    # The block-type menu: a dropdown with the two heading levels and the paragraph.
-    page.locator(".prose-menubar__selected").first.click()
-    page.locator(".prose-menubar__picker").get_by_text("Heading 2").click()
-    page.keyboard.press("End")
-    page.keyboard.press("Enter")
-
-    page.get_by_role("button", name="Insert figure").click()
-    dialog = page.get_by_role("dialog", name="Insert figure")
-    dialog.get_by_label("Search the library").fill("ballot")
-    dialog.get_by_role("button", name=re.compile("Ballot boxes stacked")).click()
-    expect_hidden(dialog)
-    caption = page.locator(".newsroom-figure").get_by_label("Caption", exact=True)
-    expect_focused(caption)
-    page.keyboard.type("Officials count the first ballots")
+    write_body(
+        page,
+        paragraph="Voters queued before dawn in the capital.",
+        subheading="Turnout so far",
+        picture=("ballot", "Ballot boxes stacked"),
+        caption="Officials count the first ballots",
+    )
 
     page.get_by_label("Section").select_option(label="Politics")
     page.get_by_label("Status").select_option(label="Published")
@@ -132,6 +120,28 @@ def test_editor_writes_a_story_with_a_subheading_and_an_inline_figure(live_serve
     assert img.get_attribute("alt") == "Ballot boxes stacked in a school hall"
     assert img.get_attribute("loading") == "lazy"
     assert img.get_attribute("src").startswith("/media/")
+
+
+def write_body(page, *, paragraph, subheading, picture, caption):
+    """Type a paragraph and an H2 into the body editor, then insert a library picture found by
+    `picture` (search words, button text) and caption it."""
+    page.locator(".field-body .tiptap").click()
+    page.keyboard.type(paragraph)
+    page.keyboard.press("Enter")
+    page.keyboard.type(subheading)
+    # The block-type menu: a dropdown with the two heading levels and the paragraph.
+    page.locator(".prose-menubar__selected").first.click()
+    page.locator(".prose-menubar__picker").get_by_text("Heading 2").click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Insert figure").click()
+    dialog = page.get_by_role("dialog", name="Insert figure")
+    search, button = picture
+    dialog.get_by_label("Search the library").fill(search)
+    dialog.get_by_role("button", name=re.compile(button)).click()
+    expect_hidden(dialog)
+    expect_focused(page.locator(".newsroom-figure").get_by_label("Caption", exact=True))
+    page.keyboard.type(caption)
 
 
 def expect_hidden(locator):
@@ -209,20 +219,13 @@ def test_editor_schedules_an_illustrated_story_with_two_bylines(live_server, edi
     page.goto(live_server.url + "/admin/newsroom/article/add/")
     # The admin fills in the slug from the headline.
     page.get_by_label("Headline").fill("Polls close in the capital")
-    page.locator(".field-body .tiptap").click()
-    page.keyboard.type("Counting has begun.")
-    page.keyboard.press("Enter")
-    page.keyboard.type("What comes next")
-    page.locator(".prose-menubar__selected").first.click()
-    page.locator(".prose-menubar__picker").get_by_text("Heading 2").click()
-    page.keyboard.press("End")
-    page.keyboard.press("Enter")
-    page.get_by_role("button", name="Insert figure").click()
-    dialog = page.get_by_role("dialog", name="Insert figure")
-    dialog.get_by_label("Search the library").fill("ballot")
-    dialog.get_by_role("button", name=re.compile("Ballot boxes stacked")).click()
-    expect_hidden(dialog)
-    page.keyboard.type("Officials count the first ballots")
+    write_body(
+        page,
+        paragraph="Counting has begun.",
+        subheading="What comes next",
+        picture=("ballot", "Ballot boxes stacked"),
+        caption="Officials count the first ballots",
+    )
 
     choose(page, page.locator(".field-hero_image"), "queue", "Voters queue outside a school")
     page.get_by_label("Hero caption").fill("Voters queue before the polls open")
