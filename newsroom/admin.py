@@ -439,7 +439,30 @@ class ArticleAdmin(SimpleHistoryAdmin):
         ):
             raise PermissionDenied
         with transaction.atomic():
-            return super().history_form_view(request, object_id, version_id, extra_context)
+            response = super().history_form_view(request, object_id, version_id, extra_context)
+            if request.method == "POST" and response.status_code == 302 and current is not None:
+                self._revert_links(current, version_id)
+            return response
+
+    @staticmethod
+    def _revert_links(article, version_id):
+        """Put back the bylines, regions and tags the story had in the reverted revision:
+        simple_history's revert restores the article's own fields only."""
+        record = article.history.get(history_id=version_id)
+        # The admin saves the inline bylines just after the article, so the bylines of a revision
+        # are those standing when the next revision began.
+        following = article.history.filter(history_date__gt=record.history_date)
+        until = following.order_by("history_date").values_list("history_date", flat=True).first()
+        bylines = ArticleAuthor.history.as_of(until or timezone.now()).filter(
+            article_id=article.pk
+        )
+        article.bylines.all().delete()
+        ArticleAuthor.objects.bulk_create(
+            ArticleAuthor(article=article, author_id=b.author_id, position=b.position)
+            for b in bylines
+        )
+        article.regions.set([row.region_id for row in record.regions.all()])
+        article.tags.set([row.tag_id for row in record.tags.all()])
 
     def revert_disabled(self, request, obj=None):
         if super().revert_disabled(request, obj):

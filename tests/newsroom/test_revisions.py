@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from newsroom.history import text_diff
-from newsroom.models import Article, ArticleRedirect
+from newsroom.models import Article, ArticleRedirect, Region, Tag
 from tests.admin_forms import ARTICLES, form_data, post_change
 from tests.factories import ArticleFactory, AuthorFactory
 from tests.html import visible_text
@@ -201,3 +201,46 @@ def test_history_shows_times_in_the_newsroom_time_zone(client, editor):
 
     # 09:00 UTC is 13:00 in Tbilisi.
     assert "Publication time: 5 Mar 2026, 13:00:00 → 6 Mar 2026, 10:30:00" in text
+
+
+def test_revert_also_brings_back_that_revisions_bylines_regions_and_tags(client, editor):
+    article = ArticleFactory(authors=[])
+    nino, arman = AuthorFactory(name="Nino Reporter"), AuthorFactory(name="Arman Reporter")
+    georgia = Region.objects.create(name="Georgia", slug="georgia")
+    armenia = Region.objects.create(name="Armenia", slug="armenia")
+    water = Tag.objects.create(name="Water", slug="water")
+    client.force_login(editor)
+    post_change(
+        client,
+        article,
+        headline="Version with Nino",
+        regions=[str(georgia.pk)],
+        tags=[str(water.pk)],
+        **{"bylines-0-author": str(nino.pk), "bylines-0-position": "0"},
+    )
+    wanted = article.history.latest()
+    article.refresh_from_db()
+    [byline] = article.bylines.all()
+    post_change(
+        client,
+        article,
+        headline="Version with Arman",
+        regions=[str(armenia.pk)],
+        tags=[],
+        **{
+            "bylines-0-id": str(byline.pk),
+            "bylines-0-author": str(arman.pk),
+            "bylines-0-position": "0",
+        },
+    )
+    assert [b.author for b in article.bylines.all()] == [arman]
+
+    url = f"{history_url(article)}{wanted.history_id}/"
+    response = client.post(url, form_data(client.get(url), REVERT_FORM, _save="Revert"))
+
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.headline == "Version with Nino"
+    assert [b.author for b in article.bylines.all()] == [nino]
+    assert list(article.regions.all()) == [georgia]
+    assert list(article.tags.all()) == [water]
