@@ -4,26 +4,92 @@ Listings decide what may be *seen to exist* (`Article.objects.published()`); thi
 who may read the *whole body*. Every channel that shows a body, an excerpt or a description (the
 article page, feeds, search, previews, social metadata) asks `can_read_full()`.
 
+It also answers who a reader is for the fundraiser blocks (ARCHITECTURE.md §4 "Audiences"):
+a member, a lapsed member, a donor. The rules live in `MembershipQuerySet` and are computed at
+query time from `now`, so access starts and ends on time with no scheduler.
+
 Nothing from the newsroom app is imported at module level, so the newsroom may import this.
 """
 
+from django.conf import settings
+from django.db.models import Count, Q
 from django.utils import timezone
+
+from .models import Donation, Membership, months_before
+
+# Per-request cache on the user object (a user is loaded once per request).
+_CACHE_ATTRIBUTE = "_members_audience"
+
+
+def _signed_in(user):
+    return bool(user and user.is_authenticated)
+
+
+def _membership_counts(user, now):
+    """Current and lapsed membership counts of `user`, in one query."""
+    return Membership.objects.filter(user=user).aggregate(
+        current=Count("pk", filter=Membership.objects.member_condition(now)),
+        lapsed=Count("pk", filter=Membership.objects.lapsed_condition(now)),
+    )
+
+
+def _counts(user, now):
+    if now is not None:
+        return _membership_counts(user, now)
+    cached = getattr(user, _CACHE_ATTRIBUTE, None)
+    if cached is None:
+        cached = _membership_counts(user, timezone.now())
+        setattr(user, _CACHE_ATTRIBUTE, cached)
+    return cached
+
+
+def is_member(user, now=None):
+    """An active or trialing subscription, a past-due one within the grace period
+    (`MEMBERSHIP_GRACE_DAYS` after its period ended), or a complimentary one not yet ended.
+    A recurring donation is not a membership."""
+    return _signed_in(user) and _counts(user, now)["current"] > 0
+
+
+def is_lapsed_member(user, now=None):
+    """Was a member, is not now, and the membership ended within `MEMBERSHIP_LAPSED_MONTHS`."""
+    if not _signed_in(user):
+        return False
+    counts = _counts(user, now)
+    return counts["current"] == 0 and counts["lapsed"] > 0
+
+
+def is_donor(user, now=None):
+    """Gave in the last `DONOR_MONTHS`, or gives monthly now."""
+    if not _signed_in(user):
+        return False
+    now = now or timezone.now()
+    since = months_before(now, settings.DONOR_MONTHS)
+    return (
+        Donation.objects.filter(user=user)
+        .filter(
+            Q(recurring=False, status=Donation.Status.PAID, created__gte=since)
+            | Q(recurring=True, status__in=Donation.RECURRING_GIVING)
+            | Q(recurring=True, payments__paid_at__gte=since)
+        )
+        .exists()
+    )
 
 
 def can_read_full(user, article, *, now=None):
     """True when `user` may read `article`'s whole body.
 
-    Public stories: everyone. Early-access stories: everyone once `public_from` has passed.
-    Members-only stories, and early-access ones before then: staff only, until memberships exist.
-    Time rules are computed here at request time, so access opens on time with no scheduler.
+    Public stories: everyone. Early-access stories: members at once, everyone once
+    `public_from` has passed. Members-only stories: members. Staff read everything.
     """
     if article.visibility == article.Visibility.PUBLIC:
         return True
-    now = now or timezone.now()
+    current = now or timezone.now()
     if (
         article.visibility == article.Visibility.EARLY_ACCESS
         and article.public_from is not None
-        and article.public_from <= now
+        and article.public_from <= current
     ):
         return True
-    return bool(user and user.is_authenticated and user.is_staff)
+    if not _signed_in(user):
+        return False
+    return bool(user.is_staff) or is_member(user, now)

@@ -1,9 +1,11 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from .models import User
+from .models import Customer, Donation, Membership, Payment, Plan, Price, StripeEvent, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -35,5 +37,208 @@ class UserAdmin(BaseUserAdmin):
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]}),
+        (
+            None,
+            {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]},
+        ),
     ]
+
+
+class PriceInline(admin.TabularInline):
+    model = Price
+    extra = 0
+    fields = ["amount", "currency", "interval", "lookup_key", "stripe_price_id", "active"]
+    readonly_fields = ["stripe_price_id"]
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "position", "active"]
+    list_editable = ["position", "active"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [PriceInline]
+
+
+STRIPE_MEMBERSHIP_FIELDS = [
+    "kind",
+    "plan",
+    "price",
+    "status",
+    "stripe_subscription_id",
+    "stripe_customer_id",
+    "current_period_end",
+    "cancel_at_period_end",
+    "canceled_at",
+    "ended_at",
+    "stripe_updated",
+]
+
+
+class ComplimentaryMembershipForm(forms.ModelForm):
+    """Granting a complimentary membership: who, which plan (optional) and until when."""
+
+    class Meta:
+        model = Membership
+        fields = ["user", "plan", "complimentary_until"]
+
+    def clean_complimentary_until(self):
+        until = self.cleaned_data.get("complimentary_until")
+        if until is None:
+            raise forms.ValidationError(_("A complimentary membership needs an end date."))
+        return until
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Subscriptions mirror Stripe and are read-only here; complimentary memberships are
+    granted by adding one, and ended early by moving their end date."""
+
+    list_display = ["user", "plan", "kind", "status", "current_period_end", "complimentary_until"]
+    list_filter = ["kind", "status", "plan"]
+    search_fields = ["user__email", "stripe_subscription_id", "stripe_customer_id"]
+    list_select_related = ["user", "plan"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["created", "updated"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ComplimentaryMembershipForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "plan", "complimentary_until"]
+        if obj.kind == Membership.Kind.COMPLIMENTARY:
+            return ["user", "plan", "complimentary_until", "created", "updated"]
+        return ["user", *STRIPE_MEMBERSHIP_FIELDS, "created", "updated"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        if obj.kind == Membership.Kind.COMPLIMENTARY:
+            return ["user", "created", "updated"]
+        return ["user", *STRIPE_MEMBERSHIP_FIELDS, "created", "updated"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.kind = Membership.Kind.COMPLIMENTARY
+            obj.status = Membership.Status.COMPLIMENTARY
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    """Which Stripe customer belongs to which user (one per user, ever): read-only."""
+
+    list_display = ["user", "stripe_customer_id", "created"]
+    search_fields = ["user__email", "stripe_customer_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Donation)
+class DonationAdmin(admin.ModelAdmin):
+    list_display = ["created", "email", "user", "amount", "currency", "recurring", "status"]
+    list_filter = ["recurring", "status", "currency"]
+    search_fields = [
+        "email",
+        "user__email",
+        "stripe_checkout_session_id",
+        "stripe_subscription_id",
+        "stripe_payment_intent_id",
+    ]
+    date_hierarchy = "created"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    """Money received, as Stripe reported it: read-only (refunds are made in Stripe)."""
+
+    list_display = ["paid_at", "stripe_id", "user", "kind", "amount", "currency", "status"]
+    list_filter = ["kind", "status", "currency"]
+    search_fields = ["stripe_id", "stripe_charge_id", "stripe_payment_intent_id", "user__email"]
+    date_hierarchy = "paid_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    """Every webhook delivery, read-only; failed ones can be processed again."""
+
+    list_display = ["created", "type", "stripe_id", "livemode", "processed_at", "attempts", "note"]
+    list_filter = ["type", "livemode", ("processed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["stripe_id", "type"]
+    date_hierarchy = "created"
+    actions = ["process_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Viewing only; the "process again" action checks the change permission itself.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_process_permission(self, request):
+        return request.user.has_perm("members.change_stripeevent")
+
+    @admin.action(description=_("Process again"), permissions=["process"])
+    def process_again(self, request, queryset):
+        from .webhooks import process_event, record_failure
+
+        done = failed = 0
+        for event in queryset.filter(processed_at__isnull=True):
+            try:
+                if process_event(event.pk):
+                    done += 1
+            except Exception:
+                record_failure(event.pk)
+                failed += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("%d event processed.", "%d events processed.", done) % done,
+                messages.SUCCESS,
+            )
+        if failed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d event failed again; see its last error.",
+                    "%d events failed again; see their last errors.",
+                    failed,
+                )
+                % failed,
+                messages.ERROR,
+            )
+        if not done and not failed:
+            self.message_user(request, _("Nothing to do: those events were already processed."))

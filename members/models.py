@@ -1,6 +1,11 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -54,3 +59,375 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.email
+
+
+class Currency(models.TextChoices):
+    EUR = "eur", "EUR"
+    USD = "usd", "USD"
+
+
+class Plan(models.Model):
+    """A membership tier readers choose on /membership/ (e.g. "Supporter"); priced by `Price` rows."""
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), unique=True)
+    description = models.TextField(_("description"), blank=True)
+    benefits = models.TextField(_("benefits"), blank=True, help_text=_("One benefit per line."))
+    position = models.PositiveIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def benefit_list(self):
+        return [line.strip() for line in self.benefits.splitlines() if line.strip()]
+
+
+class Price(models.Model):
+    """What a plan costs in one currency per month or year; mirrors one Stripe Price.
+
+    `lookup_key` is the business key `stripe_setup` uses to find or create the Stripe price;
+    `stripe_price_id` is what webhooks carry.
+    """
+
+    class Interval(models.TextChoices):
+        MONTH = "month", _("monthly")
+        YEAR = "year", _("yearly")
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
+    amount = models.PositiveIntegerField(_("amount"), help_text=_("In minor units (cents)."))
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    interval = models.CharField(_("interval"), max_length=5, choices=Interval.choices)
+    lookup_key = models.CharField(
+        _("lookup key"),
+        max_length=200,
+        unique=True,
+        blank=True,
+        help_text=_("Left empty: newsroom-<plan>-<interval>-<currency>."),
+    )
+    stripe_price_id = models.CharField(
+        _("Stripe price id"), max_length=255, unique=True, null=True, blank=True
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["plan", "currency", "interval"]
+        verbose_name = _("price")
+        verbose_name_plural = _("prices")
+
+    def __str__(self):
+        return f"{self.plan} · {self.amount / 100:.2f} {self.currency.upper()}/{self.interval}"
+
+    def save(self, *args, **kwargs):
+        if not self.lookup_key:
+            self.lookup_key = f"newsroom-{self.plan.slug}-{self.interval}-{self.currency}"
+        if not self.stripe_price_id:
+            self.stripe_price_id = None  # unique: several prices may lack one
+        super().save(*args, **kwargs)
+
+
+class Customer(models.Model):
+    """The one Stripe customer of a user, ever: reused for every checkout and the portal."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="stripe_customer", verbose_name=_("user")
+    )
+    stripe_customer_id = models.CharField(_("Stripe customer id"), max_length=255, unique=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Stripe customer")
+        verbose_name_plural = _("Stripe customers")
+
+    def __str__(self):
+        return f"{self.user} ({self.stripe_customer_id})"
+
+
+def months_before(moment, months):
+    """`moment` minus whole calendar months, the day clipped to the target month's length."""
+    month_index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    next_month = moment.replace(day=1, year=year + (month == 12), month=month % 12 + 1)
+    last_day = (next_month - timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+class MembershipQuerySet(models.QuerySet):
+    """The audience rules (ARCHITECTURE.md §4), computed at query time from `now`."""
+
+    @staticmethod
+    def member_condition(now):
+        grace_start = now - timedelta(days=settings.MEMBERSHIP_GRACE_DAYS)
+        subscription = Q(kind=Membership.Kind.SUBSCRIPTION, price__isnull=False)
+        return (
+            (subscription & Q(status__in=Membership.GRANTING_STATUSES))
+            # Stripe retries a failed renewal for a while; the member keeps reading meanwhile.
+            | (
+                subscription
+                & Q(status=Membership.Status.PAST_DUE, current_period_end__gt=grace_start)
+            )
+            | Q(kind=Membership.Kind.COMPLIMENTARY, complimentary_until__gt=now)
+        )
+
+    @staticmethod
+    def lapsed_condition(now):
+        """Memberships that once gave access and ended since the lapsed window began."""
+        since = months_before(now, settings.MEMBERSHIP_LAPSED_MONTHS)
+        ended_subscription = Q(
+            kind=Membership.Kind.SUBSCRIPTION, status__in=Membership.ENDED_STATUSES
+        ) & (Q(ended_at__gte=since) | Q(ended_at__isnull=True, current_period_end__gte=since))
+        ended_complimentary = Q(
+            kind=Membership.Kind.COMPLIMENTARY,
+            complimentary_until__lte=now,
+            complimentary_until__gte=since,
+        )
+        return ended_subscription | ended_complimentary
+
+    def active(self, now=None):
+        return self.filter(self.member_condition(now or timezone.now()))
+
+    def lapsed(self, now=None):
+        """Ended within the lapsed window (whether or not the user is a member again since)."""
+        return self.filter(self.lapsed_condition(now or timezone.now()))
+
+    def subscriptions(self):
+        return self.filter(kind=Membership.Kind.SUBSCRIPTION)
+
+
+class Membership(models.Model):
+    """A user's membership: a Stripe subscription to a plan price, or a complimentary grant.
+
+    Stripe is the source of truth for subscriptions; webhooks copy its state here, and
+    `stripe_updated` (the `created` time of the newest event applied) keeps an older, late event
+    from overwriting newer state. Access is decided by `Membership.objects.active(now)`.
+    """
+
+    class Kind(models.TextChoices):
+        SUBSCRIPTION = "subscription", _("subscription")
+        COMPLIMENTARY = "complimentary", _("complimentary")
+
+    class Status(models.TextChoices):
+        TRIALING = "trialing", _("trialing")
+        ACTIVE = "active", _("active")
+        PAST_DUE = "past_due", _("past due")
+        CANCELED = "canceled", _("canceled")
+        UNPAID = "unpaid", _("unpaid")
+        INCOMPLETE = "incomplete", _("incomplete")
+        INCOMPLETE_EXPIRED = "incomplete_expired", _("incomplete, expired")
+        PAUSED = "paused", _("paused")
+        COMPLIMENTARY = "complimentary", _("complimentary")
+
+    GRANTING_STATUSES = [Status.ACTIVE, Status.TRIALING]
+    # Stripe never brings a subscription back from these.
+    TERMINAL_STATUSES = [Status.CANCELED, Status.INCOMPLETE_EXPIRED]
+    # Statuses of a subscription that once gave access and no longer does (or soon won't).
+    ENDED_STATUSES = [Status.CANCELED, Status.UNPAID, Status.PAUSED, Status.PAST_DUE]
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"
+    )
+    price = models.ForeignKey(
+        Price,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        help_text=_("The plan price being paid; empty for complimentary memberships."),
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=Kind.choices, default=Kind.SUBSCRIPTION
+    )
+    stripe_subscription_id = models.CharField(
+        _("Stripe subscription id"), max_length=255, unique=True, null=True, blank=True
+    )
+    stripe_customer_id = models.CharField(_("Stripe customer id"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.INCOMPLETE
+    )
+    current_period_end = models.DateTimeField(_("current period ends"), null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(_("cancels at period end"), default=False)
+    canceled_at = models.DateTimeField(_("canceled at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    complimentary_until = models.DateTimeField(_("complimentary until"), null=True, blank=True)
+    stripe_updated = models.DateTimeField(
+        _("Stripe state as of"),
+        null=True,
+        blank=True,
+        help_text=_("Creation time of the newest Stripe event applied."),
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        indexes = [models.Index(fields=["user", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="subscription") | Q(complimentary_until__isnull=False),
+                name="members_membership_complimentary_has_end",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.plan or _('no plan')} · {self.get_status_display()}"
+
+
+class Donation(models.Model):
+    """A one-off or recurring gift. A recurring donation is a Stripe subscription, not a membership."""
+
+    class Status(models.TextChoices):
+        # One-off gifts: Checkout's payment status. Recurring ones: the subscription's status.
+        PAID = "paid", _("paid")
+        UNPAID = "unpaid", _("unpaid")
+        TRIALING = "trialing", _("trialing")
+        ACTIVE = "active", _("active")
+        PAST_DUE = "past_due", _("past due")
+        CANCELED = "canceled", _("canceled")
+        INCOMPLETE = "incomplete", _("incomplete")
+        INCOMPLETE_EXPIRED = "incomplete_expired", _("incomplete, expired")
+        PAUSED = "paused", _("paused")
+
+    RECURRING_GIVING = [Status.ACTIVE, Status.TRIALING, Status.PAST_DUE]
+
+    user = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="donations",
+        verbose_name=_("user"),
+    )
+    email = models.EmailField(_("email"), blank=True)
+    amount = models.PositiveIntegerField(_("amount"), help_text=_("In minor units (cents)."))
+    currency = models.CharField(_("currency"), max_length=3)
+    recurring = models.BooleanField(_("recurring"), default=False)
+    stripe_checkout_session_id = models.CharField(
+        _("Stripe checkout session id"), max_length=255, unique=True, null=True, blank=True
+    )
+    stripe_subscription_id = models.CharField(
+        _("Stripe subscription id"), max_length=255, unique=True, null=True, blank=True
+    )
+    stripe_payment_intent_id = models.CharField(
+        _("Stripe payment intent id"), max_length=255, unique=True, null=True, blank=True
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    stripe_updated = models.DateTimeField(_("Stripe state as of"), null=True, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("donation")
+        verbose_name_plural = _("donations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recurring=True) | Q(stripe_subscription_id__isnull=True),
+                name="members_donation_subscription_only_when_recurring",
+            ),
+        ]
+
+    def __str__(self):
+        kind = _("monthly") if self.recurring else _("one-off")
+        return f"{self.amount / 100:.2f} {self.currency.upper()} {kind} · {self.email or self.user}"
+
+
+class Payment(models.Model):
+    """Money received: one row per paid invoice (membership or recurring donation) or one-off
+    payment, unique by its Stripe id, so a duplicated or replayed event never counts it twice."""
+
+    class Kind(models.TextChoices):
+        MEMBERSHIP = "membership", _("membership")
+        DONATION = "donation", _("donation")
+
+    class Status(models.TextChoices):
+        PAID = "paid", _("paid")
+        REFUNDED = "refunded", _("refunded")
+        PARTIALLY_REFUNDED = "partially_refunded", _("partially refunded")
+        DISPUTED = "disputed", _("disputed")
+
+    stripe_id = models.CharField(
+        _("Stripe id"),
+        max_length=255,
+        unique=True,
+        help_text=_("The invoice id (in_…), or the payment intent id (pi_…) of a one-off payment."),
+    )
+    stripe_charge_id = models.CharField(
+        _("Stripe charge id"), max_length=255, unique=True, null=True, blank=True
+    )
+    stripe_payment_intent_id = models.CharField(
+        _("Stripe payment intent id"), max_length=255, unique=True, null=True, blank=True
+    )
+    user = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name=_("user"),
+    )
+    membership = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="payments"
+    )
+    donation = models.ForeignKey(
+        Donation, on_delete=models.SET_NULL, null=True, blank=True, related_name="payments"
+    )
+    amount = models.PositiveIntegerField(_("amount"), help_text=_("In minor units (cents)."))
+    currency = models.CharField(_("currency"), max_length=3)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PAID
+    )
+    amount_refunded = models.PositiveIntegerField(_("amount refunded"), default=0)
+    paid_at = models.DateTimeField(_("paid at"))
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-paid_at"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        indexes = [models.Index(fields=["kind", "paid_at"])]
+
+    def __str__(self):
+        return f"{self.stripe_id} · {self.amount / 100:.2f} {self.currency.upper()}"
+
+
+class StripeEvent(models.Model):
+    """Every verified webhook delivery, stored before it is processed: idempotency and audit.
+
+    `processed_at` is set in the same transaction as the handler's changes; a failure leaves it
+    empty and records `last_error`, so Stripe's retry or the admin's "process again" runs it again.
+    """
+
+    stripe_id = models.CharField(_("Stripe event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100, db_index=True)
+    livemode = models.BooleanField(_("live mode"), default=False)
+    api_version = models.CharField(_("API version"), max_length=50, blank=True)
+    created = models.DateTimeField(_("created at Stripe"))
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        indexes = [models.Index(fields=["processed_at"])]
+
+    def __str__(self):
+        return f"{self.type} {self.stripe_id}"

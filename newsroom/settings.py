@@ -62,6 +62,12 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
 SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 
+# The publication: masthead, titles, mail subjects.
+NEWSROOM_NAME = os.environ.get("NEWSROOM_NAME", "The Highland Courier")
+NEWSROOM_TAGLINE = os.environ.get(
+    "NEWSROOM_TAGLINE", "Independent reporting from the Caucasus and beyond"
+)
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -77,6 +83,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "imagefield",
     "django_tasks_db",
     "django_prose_editor",
@@ -186,6 +193,25 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Stricter address checks than Django's EmailField (members.adapter).
+ACCOUNT_ADAPTER = "members.adapter.AccountAdapter"
+# Confirming the address in the browser that signed up logs the reader in (allauth only does
+# this within the sign-up session, so a forwarded link logs nobody in).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# allauth's default limits (log-in, failed log-ins per address, sign-up, password reset, …),
+# kept in the default cache: Redis when REDIS_URL is set, so every app process counts together.
+ACCOUNT_RATE_LIMITS = {}
+# Behind a reverse proxy every request comes from the proxy's address: name how many proxies
+# append to X-Forwarded-For, so per-address limits count readers and not the proxy.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+# The publication's name prefixes account mail and names the entry in authenticator apps.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{NEWSROOM_NAME}] "
+# Two-factor log-in with an authenticator app (TOTP) and recovery codes, open to every account.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = NEWSROOM_NAME
+# Staff must activate an authenticator app before the admin opens (newsroom.admin_site). On by
+# default in production; development (debug on) leaves it off so the demo login works as printed.
+STAFF_REQUIRE_MFA = env_bool("STAFF_REQUIRE_MFA", not DEBUG)
 
 # Internationalisation: English at the root, Russian under /ru/.
 LANGUAGE_CODE = "en"
@@ -303,10 +329,24 @@ else:
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Newsroom <newsroom@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-NEWSROOM_NAME = os.environ.get("NEWSROOM_NAME", "The Highland Courier")
-NEWSROOM_TAGLINE = os.environ.get(
-    "NEWSROOM_TAGLINE", "Independent reporting from the Caucasus and beyond"
-)
+# Stripe and membership ---------------------------------------------------------------------------
+# None of these is needed to start: the membership pages and the webhook say what is missing when
+# used. docs/configuration.md describes each.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "").strip()
+# Several comma-separated signing secrets while rotating the webhook endpoint's secret.
+STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRET")
+# Tests only: the base URL of the fake Stripe server (tests/fake_stripe/).
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "").strip()
+# Events of the other mode (a live event reaching a test-mode site, or the reverse) are ignored.
+STRIPE_LIVEMODE = STRIPE_SECRET_KEY.startswith("sk_live_")
+# How long a member whose renewal failed (past_due) keeps access after the period ended, in days.
+MEMBERSHIP_GRACE_DAYS = env_int("MEMBERSHIP_GRACE_DAYS", 7)
+# Fundraiser audiences: "lapsed member" for this many months after the end; "donor" for this many
+# months after a gift.
+MEMBERSHIP_LAPSED_MONTHS = env_int("MEMBERSHIP_LAPSED_MONTHS", 24)
+DONOR_MONTHS = env_int("DONOR_MONTHS", 12)
+# -------------------------------------------------------------------------------------------------
+
 
 # How long a signed preview link for an unpublished story keeps working, in seconds.
 NEWSROOM_PREVIEW_MAX_AGE = env_int("NEWSROOM_PREVIEW_MAX_AGE", 7 * 24 * 3600)

@@ -44,6 +44,8 @@ urlpatterns = [
     # Outside the language prefixes: a preview shows the story in its own language.
     path("preview/<str:token>/", preview.article_preview, name="article_preview"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Outside the language prefixes: Stripe posts webhooks to one fixed address.
+    path("membership/", include("members.urls")),
 ]
 
 # English lives at the root, other languages under their prefix (/ru/…).

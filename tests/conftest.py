@@ -6,6 +6,7 @@ more personas arrive with memberships.
 
 import os
 import shutil
+from datetime import timedelta
 from importlib import import_module
 
 import pytest
@@ -13,8 +14,9 @@ from allauth.account.models import EmailAddress
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from tests.factories import UserFactory
+from tests.factories import MembershipFactory, UserFactory
 
 PASSWORD = "correct horse battery"
 CHROMIUM = "/usr/bin/chromium"
@@ -37,6 +39,7 @@ def _in_group(user, name):
     # definition puts the groups back.
     if not Group.objects.filter(name=name).exists():
         import_module("newsroom.migrations.0007_roles").define_roles(django_apps)
+        import_module("members.migrations.0003_membership_manager_permissions").grant(django_apps)
     user.groups.add(Group.objects.get(name=name))
     return user
 
@@ -71,6 +74,25 @@ def membership_manager(db):
         _verified(UserFactory(email="members.desk@example.com", is_staff=True)),
         "Membership managers",
     )
+
+
+@pytest.fixture
+def member(db):
+    """A reader with an active monthly membership (a Stripe subscription, paid up)."""
+    user = _verified(UserFactory(email="member@example.com"))
+    MembershipFactory(user=user)
+    return user
+
+
+@pytest.fixture
+def lapsed_member(db):
+    """A former member whose subscription was canceled and ended two months ago."""
+    user = _verified(UserFactory(email="lapsed@example.com"))
+    ended = timezone.now() - timedelta(days=60)
+    MembershipFactory(
+        user=user, status="canceled", canceled_at=ended, ended_at=ended, current_period_end=ended
+    )
+    return user
 
 
 @pytest.fixture

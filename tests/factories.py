@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image as PillowImage
 
-from members.models import User
+from members.models import Membership, Plan, Price, User
 from newsroom.models import Article, ArticleAuthor, Author, Image, Section
 
 
@@ -94,3 +94,44 @@ class ArticleFactory(factory.django.DjangoModelFactory):
         authors = extracted if extracted is not None else [AuthorFactory()]
         for position, author in enumerate(authors):
             ArticleAuthor.objects.create(article=article, author=author, position=position)
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Plan
+        django_get_or_create = ["slug"]
+
+    name = "Supporter"
+    slug = "supporter"
+    description = "Keep independent reporting going."
+    benefits = "Members-only stories\nEarly access to investigations"
+
+
+class PriceFactory(factory.django.DjangoModelFactory):
+    """A monthly EUR plan price known to Stripe as `price_test_month_eur`."""
+
+    class Meta:
+        model = Price
+        django_get_or_create = ["stripe_price_id"]
+
+    plan = factory.SubFactory(PlanFactory)
+    amount = 500
+    currency = "eur"
+    interval = Price.Interval.MONTH
+    stripe_price_id = factory.LazyAttribute(lambda o: f"price_test_{o.interval}_{o.currency}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """An active Stripe subscription membership, paid up for the next 30 days."""
+
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    price = factory.SubFactory(PriceFactory)
+    plan = factory.SelfAttribute("price.plan")
+    kind = Membership.Kind.SUBSCRIPTION
+    status = Membership.Status.ACTIVE
+    stripe_subscription_id = factory.Sequence(lambda n: f"sub_factory_{n}")
+    stripe_customer_id = factory.Sequence(lambda n: f"cus_factory_{n}")
+    current_period_end = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))

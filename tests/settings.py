@@ -31,3 +31,9 @@ MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend
 # Static files come from the source folders (no collectstatic before tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# allauth's rate limits would trip over the many log-ins and sign-ups of a test run; the test of
+# the limits themselves turns them back on (tests/members/test_accounts.py).
+ACCOUNT_RATE_LIMITS = False
+# Staff personas use the admin without an authenticator app; tests/members/test_mfa.py turns the
+# production default (on) back on.
+STAFF_REQUIRE_MFA = False

@@ -1,7 +1,12 @@
+import re
+
 import pytest
+from django.core.cache import cache
 from django.db import IntegrityError
+from django.test import override_settings
 
 from members.models import User
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +34,7 @@ def test_reader_logs_in_with_email_on_the_sites_login_page(client, reader):
 
 
 def test_wrong_password_is_refused_with_a_message(client, reader):
-    response = client.post(
-        "/accounts/login/", {"login": "reader@example.com", "password": "wrong"}
-    )
+    response = client.post("/accounts/login/", {"login": "reader@example.com", "password": "wrong"})
     assert response.status_code == 200
     assert "not correct" in response.content.decode()
 
@@ -60,3 +63,86 @@ def test_editor_logs_into_the_admin_through_the_login_page(client, editor):
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.fixture
+def rate_limits_on():
+    """allauth's default limits, as in production (test settings switch them off)."""
+    cache.clear()
+    with override_settings(ACCOUNT_RATE_LIMITS={}):
+        yield
+    cache.clear()
+
+
+def test_repeated_failed_logins_are_stopped_with_a_clear_page(client, reader, rate_limits_on):
+    statuses, pages = [], []
+    for _attempt in range(40):
+        response = client.post(
+            "/accounts/login/", {"login": "reader@example.com", "password": "guess"}
+        )
+        statuses.append(response.status_code)
+        pages.append(response.content.decode())
+        if response.status_code == 429:
+            break
+    assert set(statuses) <= {200, 429}
+    # First the address is locked (a form error), then the connection is refused outright.
+    assert any("Too many failed login attempts" in page for page in pages)
+    assert statuses[-1] == 429
+    assert "Too many attempts" in pages[-1]
+    assert "site-header" in pages[-1]
+    # Even the right password waits until the limit has passed.
+    response = client.post(
+        "/accounts/login/", {"login": "reader@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_rate_limits_are_on_outside_the_tests():
+    from newsroom import settings as production
+
+    assert production.ACCOUNT_RATE_LIMITS == {}  # allauth's defaults, not False
+    assert production.CACHES["default"]  # allauth counts in the default cache
+
+
+def test_account_mail_carries_the_newsroom_name(client, reader, mailoutbox):
+    response = client.post("/accounts/password/reset/", {"email": "reader@example.com"})
+    assert response.status_code == 302
+    assert mailoutbox[0].subject.startswith("[The Highland Courier] ")
+    assert mailoutbox[0].to == ["reader@example.com"]
+
+
+def test_password_reset_and_change_pages_are_in_the_sites_layout(client, reader):
+    page = client.get("/accounts/password/reset/").content.decode()
+    assert "site-header" in page and "Password Reset" in page
+    client.force_login(reader)
+    page = client.get("/accounts/password/change/").content.decode()
+    assert "site-header" in page and "account-nav" in page
+    assert "Two-factor log-in" in page
+
+
+def test_password_reset_link_sets_a_new_password(client, reader, mailoutbox):
+    client.post("/accounts/password/reset/", {"email": "reader@example.com"})
+    link = re.search(r"https?://testserver(/accounts/password/reset/key/\S+/)", mailoutbox[0].body)
+    response = client.get(link.group(1), follow=True)
+    form_url = response.redirect_chain[-1][0] if response.redirect_chain else link.group(1)
+    new = "a different long passphrase"
+    response = client.post(form_url, {"password1": new, "password2": new})
+    assert response.status_code == 302
+    reader.refresh_from_db()
+    assert reader.check_password(new)
+
+
+def test_confirming_the_address_after_sign_up_logs_the_reader_in(client, mailoutbox):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "new.reader@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    # Verification is mandatory: not logged in yet.
+    assert "_auth_user_id" not in client.session
+    assert mailoutbox[0].subject.startswith("[The Highland Courier] ")
+    link = re.search(r"https?://testserver(/accounts/confirm-email/\S+/)", mailoutbox[0].body)
+    response = client.post(link.group(1))
+    assert response.status_code == 302
+    assert client.get("/").wsgi_request.user.email == "new.reader@example.com"

@@ -1,0 +1,31 @@
+"""django-allauth hooks: only what the defaults get wrong for this site."""
+
+import unicodedata
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+
+def has_unprintable_characters(text):
+    """True if text holds control, format, private-use, unassigned or separator characters, or
+    symbols beyond ASCII (ASCII ones such as + and = are legal in a local part).
+
+    Django's EmailField accepts any character above U+00A0 in the domain (it checks the IDNA
+    2003 encoding), so "news@example.org␊" or "news@☃.org" would pass; no mail provider hands out
+    such addresses, and they end up in mail headers. Letters of any script (IDN domains,
+    internationalised local parts), digits, marks and punctuation remain allowed.
+    """
+    for char in text:
+        category = unicodedata.category(char)[0]
+        if category in "CZ" or (category == "S" and not char.isascii()):
+            return True
+    return False
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def clean_email(self, email):
+        # The form has already stripped surrounding white space and run Django's validator.
+        if has_unprintable_characters(email):
+            raise ValidationError(_("Enter a valid email address."), code="invalid")
+        return super().clean_email(email)

@@ -1,0 +1,487 @@
+"""The Stripe webhook: signature, storage, exactly-once processing, ordering, faults."""
+
+import json
+import logging
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+
+from members import webhooks
+from members.models import Customer, Donation, Membership, Payment, StripeEvent
+from tests.factories import MembershipFactory, PriceFactory, UserFactory
+from tests.members.stripe_events import (  # noqa: F401
+    OLD_SECRET,
+    SECRET,
+    URL,
+    invoice,
+    make_event,
+    post,
+    signature,
+    stripe_settings,
+    subscription,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
+
+
+def a_member_subscription(**kwargs):
+    """A local membership for `sub_test_1`, as the checkout left it."""
+    price = PriceFactory()
+    user = UserFactory()
+    Customer.objects.create(user=user, stripe_customer_id="cus_test_1")
+    return MembershipFactory(
+        user=user,
+        price=price,
+        stripe_subscription_id="sub_test_1",
+        stripe_customer_id="cus_test_1",
+        **kwargs,
+    )
+
+
+# Signature ---------------------------------------------------------------------------------------
+
+
+def bad_deliveries():
+    event = make_event("invoice.paid", invoice())
+    body = json.dumps(event).encode()
+    reserialised = json.dumps(json.loads(body), indent=2).encode()
+    tampered = body.replace(b'"amount_paid": 500', b'"amount_paid": 5')
+    now = int(time.time())
+    return {
+        "missing": (body, False),
+        "empty": (body, ""),
+        "malformed": (body, "v1=nothing-here,t=yesterday"),
+        "no v1": (body, f"t={now},v0=abc"),
+        "wrong secret": (body, signature(body, "whsec_someone_else")),
+        "tampered body": (tampered, signature(body)),
+        "re-serialised body": (reserialised, signature(body)),
+        "ten minutes old": (body, signature(body, timestamp=now - 600)),
+    }
+
+
+@pytest.mark.parametrize("case", list(bad_deliveries()))
+def test_bad_signatures_are_refused_and_nothing_is_stored(client, case):
+    a_member_subscription()
+    body, header = bad_deliveries()[case]
+    response = post(client, body, header=header)
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+    assert not Payment.objects.exists()
+
+
+def test_signed_garbage_is_refused_not_a_crash(client):
+    for body in (b"not json", b"[1, 2]", b'{"id": "evt_1"}', "\xff\xfe".encode("latin-1")):
+        assert post(client, body).status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_events_signed_with_the_previous_secret_are_accepted_while_rotating(client):
+    response = post(client, make_event("product.created", {"id": "prod_1"}), secret=OLD_SECRET)
+    assert response.status_code == 200
+
+
+def test_without_a_configured_secret_the_webhook_answers_503_and_says_what_to_set(
+    client, settings, caplog
+):
+    settings.STRIPE_WEBHOOK_SECRETS = []
+    with caplog.at_level(logging.ERROR, logger="members.webhooks"):
+        response = post(client, make_event("product.created", {"id": "prod_1"}))
+    assert response.status_code == 503
+    assert "STRIPE_WEBHOOK_SECRET" in caplog.text
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_post_without_csrf_token_works_and_get_is_not_allowed():
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert post(strict, make_event("product.created", {"id": "prod_1"})).status_code == 200
+    assert strict.get(URL).status_code == 405
+
+
+def test_unknown_event_types_are_acknowledged_and_marked_processed(client):
+    event = make_event("customer.tax_id.created", {"id": "txi_1"})
+    assert post(client, event).status_code == 200
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.processed_at is not None
+    assert stored.payload == event
+
+
+def test_an_event_of_the_other_mode_is_acknowledged_ignored_and_logged(client, caplog):
+    membership = a_member_subscription(status="active")
+    event = make_event(
+        "customer.subscription.deleted", subscription(status="canceled"), livemode=True
+    )
+    with caplog.at_level(logging.WARNING, logger="members.webhooks"):
+        assert post(client, event).status_code == 200
+    membership.refresh_from_db()
+    assert membership.status == "active"
+    assert "live-mode" in caplog.text
+    assert StripeEvent.objects.get(stripe_id=event["id"]).note.startswith("Ignored")
+
+
+# Exactly once ------------------------------------------------------------------------------------
+
+
+def test_the_same_event_five_times_changes_the_membership_once_and_records_one_payment(client):
+    membership = a_member_subscription(status="incomplete")
+    updated = make_event("customer.subscription.updated", subscription(status="active"))
+    paid = make_event("invoice.paid", invoice())
+    for _ in range(5):
+        assert post(client, updated).status_code == 200
+        assert post(client, paid).status_code == 200
+    membership.refresh_from_db()
+    assert membership.status == "active"
+    assert Payment.objects.count() == 1
+    assert StripeEvent.objects.count() == 2
+    assert set(StripeEvent.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_the_same_money_under_two_event_ids_is_one_payment(client):
+    a_member_subscription()
+    assert post(client, make_event("invoice.paid", invoice())).status_code == 200
+    assert post(client, make_event("invoice.payment_succeeded", invoice())).status_code == 200
+    assert post(client, make_event("invoice.paid", invoice())).status_code == 200
+    payment = Payment.objects.get()
+    assert (payment.stripe_id, payment.amount, payment.currency) == ("in_test_1", 500, "eur")
+    assert payment.kind == "membership"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_five_times_concurrently_records_one_payment():
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "SQLite ignores select_for_update(); the concurrency test runs on PostgreSQL "
+            "(DATABASE_URL=postgres://…, as in .ci/run)"
+        )
+    from django.test import Client
+
+    a_member_subscription()
+    event = make_event("invoice.paid", invoice())
+    statuses = []
+    barrier = threading.Barrier(5)
+
+    def deliver():
+        try:
+            barrier.wait()
+            statuses.append(post(Client(), event).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 5
+    assert Payment.objects.count() == 1
+    stored = StripeEvent.objects.get()
+    assert stored.processed_at is not None and stored.attempts == 1
+
+
+# Ordering ---------------------------------------------------------------------------------------
+
+
+def test_a_late_older_update_never_reactivates_a_canceled_subscription(client):
+    membership = a_member_subscription(status="active")
+    now = int(time.time())
+    deleted = make_event(
+        "customer.subscription.deleted",
+        subscription(status="canceled", canceled_at=now - 5, ended_at=now - 5),
+        created=now - 5,
+    )
+    late_update = make_event(
+        "customer.subscription.updated", subscription(status="active"), created=now - 60
+    )
+    same_second_update = make_event(
+        "customer.subscription.updated", subscription(status="active"), created=now - 5
+    )
+    for event in (deleted, late_update, same_second_update):
+        assert post(client, event).status_code == 200
+    membership.refresh_from_db()
+    assert membership.status == "canceled"
+    assert membership.ended_at is not None
+
+
+def test_an_older_event_does_not_overwrite_newer_state(client):
+    membership = a_member_subscription(status="active")
+    now = int(time.time())
+    newer = make_event(
+        "customer.subscription.updated", subscription(status="past_due"), created=now
+    )
+    older = make_event(
+        "customer.subscription.updated",
+        subscription(status="active", cancel_at_period_end=True),
+        created=now - 30,
+    )
+    post(client, newer)
+    post(client, older)
+    membership.refresh_from_db()
+    assert membership.status == "past_due"
+    assert membership.cancel_at_period_end is False
+
+
+def test_subscription_period_end_is_read_from_the_item_and_from_older_shapes(client):
+    membership = a_member_subscription(status="incomplete")
+    period_end = int(time.time()) + 10 * 86400
+    post(client, make_event("customer.subscription.updated", subscription(period_end=period_end)))
+    membership.refresh_from_db()
+    assert int(membership.current_period_end.timestamp()) == period_end
+
+    old_shape = subscription(period_end=period_end)
+    del old_shape["items"]["data"][0]["current_period_end"]
+    old_shape["current_period_end"] = period_end + 86400
+    post(client, make_event("customer.subscription.updated", old_shape))
+    membership.refresh_from_db()
+    assert int(membership.current_period_end.timestamp()) == period_end + 86400
+
+
+# Faults ------------------------------------------------------------------------------------------
+
+
+def test_invoice_for_an_unknown_subscription_fails_so_stripe_retries(client):
+    event = make_event("invoice.paid", invoice(subscription_id="sub_nobody_knows"))
+    assert post(client, event).status_code == 500
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.processed_at is None
+    assert stored.attempts == 1
+    assert "sub_nobody_knows" in stored.last_error
+    assert not Payment.objects.exists()
+
+    # Once the subscription is known, Stripe's retry goes through, exactly once.
+    a_member_subscription(stripe_updated=None)
+    Membership.objects.update(stripe_subscription_id="sub_nobody_knows")
+    assert post(client, event).status_code == 200
+    assert post(client, event).status_code == 200
+    assert Payment.objects.count() == 1
+    stored.refresh_from_db()
+    assert stored.processed_at is not None
+
+
+def test_an_exception_mid_handler_rolls_back_and_the_retry_succeeds_once(client, monkeypatch):
+    membership = a_member_subscription(status="incomplete")
+    real_handler = webhooks.HANDLERS["invoice.paid"]
+
+    def half_done(invoice_data, event):
+        real_handler(invoice_data, event)
+        Membership.objects.filter(pk=membership.pk).update(status="active")
+        raise RuntimeError("database went away mid-handler")
+
+    monkeypatch.setitem(webhooks.HANDLERS, "invoice.paid", half_done)
+    event = make_event("invoice.paid", invoice())
+    assert post(client, event).status_code == 500
+    assert not Payment.objects.exists()
+    membership.refresh_from_db()
+    assert membership.status == "incomplete"
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.processed_at is None
+    assert "database went away" in stored.last_error
+
+    monkeypatch.setitem(webhooks.HANDLERS, "invoice.paid", real_handler)
+    assert post(client, event).status_code == 200
+    assert post(client, event).status_code == 200
+    assert Payment.objects.count() == 1
+    stored.refresh_from_db()
+    assert stored.processed_at is not None and stored.attempts == 2
+
+
+# Checkout ----------------------------------------------------------------------------------------
+
+
+def checkout_session(**changes):
+    session = {
+        "id": "cs_test_1",
+        "object": "checkout.session",
+        "mode": "subscription",
+        "status": "complete",
+        "payment_status": "paid",
+        "amount_subtotal": 500,
+        "amount_total": 500,
+        "currency": "eur",
+        "customer": "cus_new_1",
+        "customer_details": {"email": "new.member@example.com"},
+        "subscription": "sub_new_1",
+        "livemode": False,
+        "metadata": {},
+    }
+    session.update(changes)
+    return session
+
+
+def test_checkout_for_a_plan_price_maps_the_customer_and_starts_the_membership(client):
+    price = PriceFactory()
+    user = UserFactory()
+    session = checkout_session(
+        client_reference_id=str(user.pk),
+        metadata={"user_id": str(user.pk), "kind": "membership", "price_id": price.stripe_price_id},
+    )
+    assert post(client, make_event("checkout.session.completed", session)).status_code == 200
+    assert Customer.objects.get(user=user).stripe_customer_id == "cus_new_1"
+    membership = Membership.objects.get(stripe_subscription_id="sub_new_1")
+    assert (membership.user, membership.plan, membership.status) == (user, price.plan, "incomplete")
+
+    # The subscription's own event sets the status.
+    post(
+        client,
+        make_event(
+            "customer.subscription.created", subscription("sub_new_1", customer="cus_new_1")
+        ),
+    )
+    membership.refresh_from_db()
+    assert membership.status == "active"
+
+
+def test_subscription_events_before_the_checkout_find_the_user_by_customer(client):
+    price = PriceFactory()
+    user = UserFactory()
+    Customer.objects.create(user=user, stripe_customer_id="cus_new_1")
+    post(
+        client,
+        make_event(
+            "customer.subscription.created", subscription("sub_new_1", customer="cus_new_1")
+        ),
+    )
+    session = checkout_session(
+        client_reference_id=str(user.pk), metadata={"price_id": price.stripe_price_id}
+    )
+    post(client, make_event("checkout.session.completed", session))
+    membership = Membership.objects.get()
+    assert (membership.user, membership.status) == (user, "active")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"metadata": {"price_id": "price_someone_else"}},
+        {"metadata": {}},
+        {"metadata": {"price_id": "price_test_month_eur"}, "currency": "usd"},
+        {"metadata": {"price_id": "price_test_month_eur"}, "amount_subtotal": 1},
+    ],
+    ids=["unknown price", "no price", "other currency", "other amount"],
+)
+def test_checkout_that_is_not_a_known_plan_price_grants_nothing_and_alerts(client, caplog, changes):
+    PriceFactory()
+    user = UserFactory()
+    session = checkout_session(client_reference_id=str(user.pk), **changes)
+    with caplog.at_level(logging.WARNING, logger="members.webhooks"):
+        assert post(client, make_event("checkout.session.completed", session)).status_code == 200
+    assert not Membership.objects.exists()
+    assert "ALERT" in caplog.text
+
+
+def test_subscription_with_an_unknown_price_gives_no_access_and_alerts(client, caplog):
+    membership = a_member_subscription(status="active")
+    with caplog.at_level(logging.WARNING, logger="members.webhooks"):
+        post(
+            client,
+            make_event("customer.subscription.updated", subscription(price_id="price_not_ours")),
+        )
+    assert "ALERT" in caplog.text
+    from members.access import is_member
+
+    assert not is_member(membership.user)
+
+
+def test_one_off_donation_checkout_records_a_donation_and_one_payment(client):
+    session = checkout_session(
+        id="cs_donation_1",
+        mode="payment",
+        subscription=None,
+        customer=None,
+        payment_intent="pi_donation_1",
+        amount_total=2500,
+        amount_subtotal=2500,
+        customer_details={"email": "anonymous.donor@example.com"},
+    )
+    for _ in range(2):
+        assert post(client, make_event("checkout.session.completed", session)).status_code == 200
+    donation = Donation.objects.get()
+    assert (donation.user, donation.email, donation.amount, donation.recurring) == (
+        None,
+        "anonymous.donor@example.com",
+        2500,
+        False,
+    )
+    payment = Payment.objects.get()
+    assert (payment.kind, payment.donation, payment.amount) == ("donation", donation, 2500)
+
+
+def test_a_monthly_donation_is_a_donation_not_a_membership(client):
+    user = UserFactory()
+    session = checkout_session(
+        id="cs_monthly_gift",
+        client_reference_id=str(user.pk),
+        subscription="sub_gift_1",
+        metadata={"kind": "donation", "user_id": str(user.pk)},
+        amount_total=1000,
+    )
+    post(client, make_event("checkout.session.completed", session))
+    post(
+        client,
+        make_event(
+            "customer.subscription.created",
+            subscription(
+                "sub_gift_1",
+                customer="cus_new_1",
+                price_id="price_gift_custom",
+                metadata={"kind": "donation"},
+            ),
+        ),
+    )
+    post(
+        client,
+        make_event("invoice.paid", invoice("in_gift_1", subscription_id="sub_gift_1", amount=1000)),
+    )
+    assert not Membership.objects.exists()
+    donation = Donation.objects.get()
+    assert (donation.recurring, donation.status, donation.user) == (True, "active", user)
+    assert Payment.objects.get().kind == "donation"
+
+
+# Refunds and disputes ---------------------------------------------------------------------------
+
+
+def test_refunds_mark_the_payment_and_leave_access_alone(client):
+    membership = a_member_subscription(status="active")
+    post(client, make_event("invoice.paid", {**invoice(), "charge": "ch_test_1"}))
+    charge = {
+        "id": "ch_test_1",
+        "object": "charge",
+        "amount": 500,
+        "amount_refunded": 200,
+        "refunded": False,
+        "payment_intent": None,
+        "livemode": False,
+    }
+    post(client, make_event("charge.refunded", charge))
+    payment = Payment.objects.get()
+    assert (payment.status, payment.amount_refunded) == ("partially_refunded", 200)
+    post(
+        client, make_event("charge.refunded", {**charge, "amount_refunded": 500, "refunded": True})
+    )
+    payment.refresh_from_db()
+    assert (payment.status, payment.amount_refunded) == ("refunded", 500)
+    membership.refresh_from_db()
+    assert membership.status == "active"
+
+
+def test_a_dispute_flags_the_payment_and_alerts_staff(client, caplog):
+    a_member_subscription()
+    post(client, make_event("invoice.paid", {**invoice(), "charge": "ch_test_1"}))
+    dispute = {
+        "id": "dp_1",
+        "object": "dispute",
+        "charge": "ch_test_1",
+        "amount": 500,
+        "currency": "eur",
+        "reason": "fraudulent",
+        "livemode": False,
+    }
+    with caplog.at_level(logging.WARNING, logger="members.webhooks"):
+        assert post(client, make_event("charge.dispute.created", dispute)).status_code == 200
+    assert Payment.objects.get().status == "disputed"
+    assert any(
+        r.levelno == logging.WARNING and "ALERT dispute" in r.getMessage() for r in caplog.records
+    )
