@@ -107,8 +107,24 @@ def timestamp(value):
     return datetime.fromtimestamp(int(value), tz=UTC)
 
 
+def without_nul(value):
+    """`value` with NUL characters in its strings replaced by U+FFFD.
+
+    PostgreSQL text and JSON cannot hold NUL; a signed event carrying one (in free-text metadata,
+    say) must still be stored and processed rather than fail with a 500 on every retry.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
+
+
 def store_event(data):
     """Store the delivery in its own commit (recipe step 2) and return the row."""
+    data = without_nul(data)
     with transaction.atomic():
         event, _ = StripeEvent.objects.get_or_create(
             stripe_id=str(data["id"])[:255],

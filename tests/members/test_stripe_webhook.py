@@ -485,3 +485,15 @@ def test_a_dispute_flags_the_payment_and_alerts_staff(client, caplog):
     assert any(
         r.levelno == logging.WARNING and "ALERT dispute" in r.getMessage() for r in caplog.records
     )
+
+
+def test_an_event_with_a_nul_character_is_stored_and_processed(client):
+    event = make_event(
+        "customer.tax_id.created", {"id": "txi_2", "metadata": {"note": "before\x00after"}}
+    )
+
+    assert post(client, event).status_code == 200
+
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.processed_at is not None
+    assert stored.payload["data"]["object"]["metadata"]["note"] == "before\ufffdafter"
