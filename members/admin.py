@@ -129,12 +129,8 @@ class MembershipAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
-    """Which Stripe customer belongs to which user (one per user, ever): read-only."""
-
-    list_display = ["user", "stripe_customer_id", "created"]
-    search_fields = ["user__email", "stripe_customer_id"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that come from Stripe: viewed here, never added, edited or deleted."""
 
     def has_add_permission(self, request):
         return False
@@ -146,8 +142,16 @@ class CustomerAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin):
+    """Which Stripe customer belongs to which user (one per user, ever): read-only."""
+
+    list_display = ["user", "stripe_customer_id", "created"]
+    search_fields = ["user__email", "stripe_customer_id"]
+
+
 @admin.register(Donation)
-class DonationAdmin(admin.ModelAdmin):
+class DonationAdmin(ReadOnlyAdmin):
     list_display = ["created", "email", "user", "amount", "currency", "recurring", "status"]
     list_filter = ["recurring", "status", "currency"]
     search_fields = [
@@ -159,18 +163,9 @@ class DonationAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "created"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdmin):
     """Money received, as Stripe reported it: read-only (refunds are made in Stripe)."""
 
     list_display = ["paid_at", "stripe_id", "user", "kind", "amount", "currency", "status"]
@@ -178,18 +173,9 @@ class PaymentAdmin(admin.ModelAdmin):
     search_fields = ["stripe_id", "stripe_charge_id", "stripe_payment_intent_id", "user__email"]
     date_hierarchy = "paid_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
+class StripeEventAdmin(ReadOnlyAdmin):
     """Every webhook delivery, read-only; failed ones can be processed again."""
 
     list_display = ["created", "type", "stripe_id", "livemode", "processed_at", "attempts", "note"]
@@ -198,15 +184,7 @@ class StripeEventAdmin(admin.ModelAdmin):
     date_hierarchy = "created"
     actions = ["process_again"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Viewing only; the "process again" action checks the change permission itself.
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    # Viewing only (ReadOnlyAdmin); the "process again" action checks the change permission.
 
     def has_process_permission(self, request):
         return request.user.has_perm("members.change_stripeevent")
