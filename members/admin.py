@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from modeltranslation.admin import TranslationAdmin
 
 from .models import Customer, Donation, Membership, Payment, Plan, Price, StripeEvent, User
 
@@ -52,7 +53,10 @@ class PriceInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(TranslationAdmin):
+    """Plans with a name, description and benefits per site language (untabbed: the tabbed
+    variant loads jQuery UI from a CDN, which the admin's CSP refuses)."""
+
     list_display = ["name", "slug", "position", "active"]
     list_editable = ["position", "active"]
     prepopulated_fields = {"slug": ["name"]}

@@ -43,6 +43,12 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField(_("email address"), unique=True)
+    payment_disputed_at = models.DateTimeField(
+        _("payment disputed"),
+        null=True,
+        blank=True,
+        help_text=_("Set when a bank dispute (chargeback) is opened on one of their payments."),
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -74,6 +74,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 INSTALLED_APPS = [
     "newsroom.apps.NewsroomConfig",
     "members.apps.MembersConfig",
+    # Before the admin: plan names and descriptions in each site language (members/translation.py).
+    "modeltranslation",
     "newsroom.apps.NewsroomAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -200,7 +202,11 @@ ACCOUNT_ADAPTER = "members.adapter.AccountAdapter"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 # allauth's default limits (log-in, failed log-ins per address, sign-up, password reset, …),
 # kept in the default cache: Redis when REDIS_URL is set, so every app process counts together.
-ACCOUNT_RATE_LIMITS = {}
+# "checkout" is the project's own action: creating Stripe Checkout sessions (join and donate) is
+# limited per address and per account against card testing (members.views).
+ACCOUNT_RATE_LIMITS = {
+    "checkout": os.environ.get("CHECKOUT_RATE_LIMIT", "").strip() or "30/h/ip,10/h/user"
+}
 # Behind a reverse proxy every request comes from the proxy's address: name how many proxies
 # append to X-Forwarded-For, so per-address limits count readers and not the proxy.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
@@ -217,6 +223,8 @@ STAFF_REQUIRE_MFA = env_bool("STAFF_REQUIRE_MFA", not DEBUG)
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Plan names and descriptions (django-modeltranslation): English is the fallback.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC").strip() or "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -345,6 +353,16 @@ MEMBERSHIP_GRACE_DAYS = env_int("MEMBERSHIP_GRACE_DAYS", 7)
 # months after a gift.
 MEMBERSHIP_LAPSED_MONTHS = env_int("MEMBERSHIP_LAPSED_MONTHS", 24)
 DONOR_MONTHS = env_int("DONOR_MONTHS", 12)
+# Where alerts about disputes and payments that could not be matched to a plan go (staff).
+MEMBERSHIP_ALERTS_EMAIL = env_list("MEMBERSHIP_ALERTS_EMAIL")
+# The donate page's preset amounts and the custom amount's floor and ceiling, in whole units of
+# the chosen currency.
+try:
+    DONATION_PRESETS = [int(value) for value in env_list("DONATION_PRESETS", "5,10,25,50")]
+except ValueError:
+    sys.exit("DONATION_PRESETS must be whole numbers separated by commas, e.g. 5,10,25,50.")
+DONATION_MIN = env_int("DONATION_MIN", 2)
+DONATION_MAX = env_int("DONATION_MAX", 5000)
 # -------------------------------------------------------------------------------------------------
 
 
