@@ -86,7 +86,7 @@ def checkout_locale(language):
 
 
 def membership_checkout(user, price, *, attempt, success_url, cancel_url, language):
-    """A Checkout session (subscription mode) for `user` to pay `price`; returns its URL.
+    """A Checkout session (subscription mode) for `user` to pay `price`.
 
     `attempt` identifies one press of the join button (a token from the form): pressing twice
     sends the same idempotency key and gets the same session back.
@@ -115,13 +115,13 @@ def membership_checkout(user, price, *, attempt, success_url, cancel_url, langua
         params=params,
         options={"idempotency_key": idempotency_key("checkout", attempt, params=params)},
     )
-    return session.url
+    return session
 
 
 def donation_checkout(
     *, user, amount, currency, recurring, attempt, success_url, cancel_url, language
 ):
-    """A Checkout session for a gift of `amount` minor units; returns its URL.
+    """A Checkout session for a gift of `amount` minor units.
 
     One-off gifts use payment mode, monthly ones a subscription that is not a membership. An
     anonymous donor gives an email address on Stripe's page.
@@ -157,7 +157,7 @@ def donation_checkout(
         params=params,
         options={"idempotency_key": idempotency_key("donation", attempt, params=params)},
     )
-    return session.url
+    return session
 
 
 def portal_url(user, *, return_url, language):

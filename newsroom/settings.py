@@ -202,10 +202,11 @@ ACCOUNT_ADAPTER = "members.adapter.AccountAdapter"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 # allauth's default limits (log-in, failed log-ins per address, sign-up, password reset, …),
 # kept in the default cache: Redis when REDIS_URL is set, so every app process counts together.
-# "checkout" is the project's own action: creating Stripe Checkout sessions (join and donate) is
-# limited per address and per account against card testing (members.views).
+# "checkout" and "checkout_user" are the project's own actions: creating Stripe Checkout sessions
+# (join and donate) is limited per address and per account, against card testing (members.views).
 ACCOUNT_RATE_LIMITS = {
-    "checkout": os.environ.get("CHECKOUT_RATE_LIMIT", "").strip() or "30/h/ip,10/h/user"
+    "checkout": os.environ.get("CHECKOUT_RATE_LIMIT_IP", "").strip() or "30/h/ip",
+    "checkout_user": os.environ.get("CHECKOUT_RATE_LIMIT_ACCOUNT", "").strip() or "10/h/user",
 }
 # Behind a reverse proxy every request comes from the proxy's address: name how many proxies
 # append to X-Forwarded-For, so per-address limits count readers and not the proxy.

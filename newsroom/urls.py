@@ -44,14 +44,14 @@ urlpatterns = [
     # Outside the language prefixes: a preview shows the story in its own language.
     path("preview/<str:token>/", preview.article_preview, name="article_preview"),
     path("i18n/", include("django.conf.urls.i18n")),
-    # Outside the language prefixes: Stripe posts webhooks to one fixed address.
-    path("membership/", include("members.urls")),
 ]
 
 # English lives at the root, other languages under their prefix (/ru/…).
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # Membership, donations and the Stripe webhook (/membership/stripe/webhook/).
+    path("", include("members.urls")),
     path("", include(newsroom_patterns)),
     prefix_default_language=False,
 )

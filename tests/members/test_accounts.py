@@ -102,7 +102,7 @@ def test_rate_limits_are_on_outside_the_tests():
     from newsroom import settings as production
 
     # allauth's defaults (not False), plus the project's own limit on creating checkouts.
-    assert set(production.ACCOUNT_RATE_LIMITS) == {"checkout"}
+    assert set(production.ACCOUNT_RATE_LIMITS) == {"checkout", "checkout_user"}
     assert production.CACHES["default"]  # allauth counts in the default cache
 
 
