@@ -8,7 +8,9 @@
 4. Any exception rolls the processing back, is recorded on the event and answers 500: Stripe
    retries, and the admin's "process again" can too.
 5. Unknown types are acknowledged; an event of the other mode (test vs live) is ignored.
-6. Nothing here calls Stripe or sends mail before answering.
+6. Nothing here calls Stripe or sends mail before answering: emails are tasks (members.tasks)
+   enqueued inside the processing transaction, so the database queue commits them with the data
+   and a rolled-back attempt leaves none.
 
 Checkout sessions created by this project carry `client_reference_id` (the user id) and metadata
 `user_id`, `kind` ("membership" or "donation") and `price_id` (the Stripe price id); membership
@@ -22,13 +24,14 @@ from datetime import UTC, datetime
 
 import stripe
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from . import tasks
 from .models import Customer, Donation, Membership, Payment, Price, StripeEvent, User
 
 logger = logging.getLogger(__name__)
@@ -59,13 +62,21 @@ def stripe_webhook(request):
     if data is None:
         return HttpResponseBadRequest("Invalid signature or payload.", content_type="text/plain")
 
-    event = store_event(data)
+    try:
+        event = store_event(data)
+    except DatabaseError:
+        # Nothing is stored: Stripe keeps the event and retries it (for up to three days).
+        logger.exception("Stripe event %s could not be stored; Stripe will retry.", data["id"])
+        return HttpResponse("Database unavailable.", status=503, content_type="text/plain")
     if event.processed_at is not None:
         return HttpResponse("Already processed.", content_type="text/plain")
     try:
         process_event(event.pk)
     except Exception:
-        record_failure(event.pk)
+        try:
+            record_failure(event.pk)
+        except DatabaseError:
+            logger.exception("Stripe event %s: the failure could not be recorded.", event.stripe_id)
         logger.exception(
             "Stripe event %s (%s) failed; Stripe will retry.", event.stripe_id, event.type
         )
@@ -203,6 +214,27 @@ def subscription_price_id(subscription):
     return stripe_id(item.get("price")) or stripe_id(item.get("plan"))
 
 
+def subscription_plan_price(subscription):
+    """The plan `Price` a subscription pays, or None when it is not one of ours.
+
+    Stripe prices are immutable, so `stripe_setup` replaces a changed one and existing
+    subscriptions stay on the old price; its metadata still names the row it was made for.
+    """
+    price_id = subscription_price_id(subscription)
+    price = Price.objects.select_related("plan").filter(stripe_price_id=price_id).first()
+    if price is None:
+        items = (subscription.get("items") or {}).get("data") or []
+        stripe_price = items[0].get("price") if items else None
+        key = (
+            metadata(stripe_price).get("newsroom_lookup_key")
+            if isinstance(stripe_price, dict)
+            else None
+        )
+        if key:
+            price = Price.objects.select_related("plan").filter(lookup_key=key).first()
+    return price
+
+
 def subscription_period_end(subscription):
     # Since the 2025 API versions the period lives on the items; older events have it on top.
     items = (subscription.get("items") or {}).get("data") or []
@@ -230,6 +262,18 @@ def user_for(customer_id=None, user_id=None):
     return None
 
 
+def alert_staff(kind, message, *args):
+    """Log an "ALERT" line and, when MEMBERSHIP_ALERTS_EMAIL lists anyone, mail it to staff.
+
+    `kind` ("dispute", "unmatched" or "customer") picks the email's subject. The email is a task
+    enqueued with the processing, so an attempt that rolls back alerts nobody.
+    """
+    text = message % args
+    logger.warning("ALERT %s", text)
+    if settings.MEMBERSHIP_ALERTS_EMAIL:
+        tasks.send_staff_alert.enqueue(kind, text)
+
+
 def link_customer(user, customer_id):
     """Record the user's Stripe customer: one per user, ever; conflicts are logged, not fixed."""
     if not (user and customer_id):
@@ -238,8 +282,9 @@ def link_customer(user, customer_id):
     if existing is None:
         Customer.objects.create(user=user, stripe_customer_id=customer_id)
     elif existing.user_id != user.pk or existing.stripe_customer_id != customer_id:
-        logger.warning(
-            "ALERT Stripe customer %s and user %s disagree with the stored mapping (%s → user %s); "
+        alert_staff(
+            "customer",
+            "Stripe customer %s and user %s disagree with the stored mapping (%s → user %s); "
             "left as it was.",
             customer_id,
             user.pk,
@@ -259,11 +304,18 @@ def newest(stripe_updated, created):
 
 
 # Handlers ----------------------------------------------------------------------------------------
+#
+# `event` is the stored StripeEvent, or (from `stripe_reconcile`) a stand-in with only `created`
+# and `stripe_id`: checkout_session_completed, subscription_changed and invoice_paid read nothing
+# else from it.
 
 
 def checkout_session_completed(session, event):
     """A finished Checkout: map the customer; a donation or the membership row to be filled by
-    the subscription's own events (the session's line items are not in the event)."""
+    the subscription's own events (the session's line items are not in the event).
+
+    Also handles checkout.session.async_payment_succeeded: the same session, now paid.
+    """
     meta = metadata(session)
     user = user_for(user_id=session.get("client_reference_id") or meta.get("user_id"))
     customer_id = stripe_id(session.get("customer"))
@@ -284,21 +336,32 @@ def checkout_session_completed(session, event):
             membership_from_checkout(session, user, customer_id, subscription_id)
 
 
+def checkout_session_async_payment_failed(session, event):
+    """A delayed payment (a bank debit) of a one-off gift failed: the donation stays unpaid."""
+    logger.info(
+        "Delayed payment of checkout session %s (payment intent %s) failed.",
+        session.get("id"),
+        stripe_id(session.get("payment_intent")),
+    )
+    checkout_session_completed({**session, "payment_status": "unpaid"}, event)
+
+
 def one_off_donation(session, event, user, email):
     payment_intent = stripe_id(session.get("payment_intent"))
     paid = session.get("payment_status") == "paid"
-    donation, _ = Donation.objects.update_or_create(
-        stripe_checkout_session_id=session["id"],
-        defaults={
-            "user": user,
-            "email": email,
-            "amount": int(session.get("amount_total") or 0),
-            "currency": (session.get("currency") or "")[:3],
-            "recurring": False,
-            "stripe_payment_intent_id": payment_intent,
-            "status": Donation.Status.PAID if paid else Donation.Status.UNPAID,
-        },
-    )
+    donation = Donation.objects.select_for_update().filter(
+        stripe_checkout_session_id=session["id"]
+    ).first() or Donation(stripe_checkout_session_id=session["id"])
+    # A late checkout.session.completed (payment still pending) never undoes the async success.
+    already_paid = donation.status == Donation.Status.PAID
+    donation.user = user
+    donation.email = email
+    donation.amount = int(session.get("amount_total") or 0)
+    donation.currency = (session.get("currency") or "")[:3]
+    donation.recurring = False
+    donation.stripe_payment_intent_id = payment_intent
+    donation.status = Donation.Status.PAID if paid or already_paid else Donation.Status.UNPAID
+    donation.save()
     if paid:
         # The session names the payment intent, not the charge: it is the one-off's business key.
         key = payment_intent or session["id"]
@@ -345,11 +408,13 @@ def membership_from_checkout(session, user, customer_id, subscription_id):
         Price.objects.select_related("plan").filter(stripe_price_id=meta.get("price_id")).first()
     )
     if price is None:
-        logger.warning(
-            "ALERT checkout session %s (subscription %s) is not for a known plan price (%r); "
-            "no membership granted.",
+        alert_staff(
+            "unmatched",
+            "Checkout session %s (subscription %s, customer %s) is not for a known plan price "
+            "(%r); no membership granted.",
             session.get("id"),
             subscription_id,
+            customer_id,
             meta.get("price_id"),
         )
         return
@@ -360,8 +425,9 @@ def membership_from_checkout(session, user, customer_id, subscription_id):
         and subtotal is not None
         and subtotal != price.amount
     ):
-        logger.warning(
-            "ALERT checkout session %s charged %s %s but price %s is %s %s; no membership granted.",
+        alert_staff(
+            "unmatched",
+            "Checkout session %s charged %s %s but price %s is %s %s; no membership granted.",
             session.get("id"),
             subtotal,
             currency,
@@ -371,8 +437,9 @@ def membership_from_checkout(session, user, customer_id, subscription_id):
         )
         return
     if user is None or not subscription_id:
-        logger.warning(
-            "ALERT checkout session %s names no known user or no subscription; no membership.",
+        alert_staff(
+            "unmatched",
+            "Checkout session %s names no known user or no subscription; no membership.",
             session.get("id"),
         )
         return
@@ -390,11 +457,24 @@ def membership_from_checkout(session, user, customer_id, subscription_id):
     )
 
 
+# Statuses a membership can only reach after it gave access; ending from one of them is news.
+HAD_ACCESS_STATUSES = [
+    *Membership.GRANTING_STATUSES,
+    Membership.Status.PAST_DUE,
+    Membership.Status.UNPAID,
+    Membership.Status.PAUSED,
+]
+
+
 def subscription_changed(subscription, event):
-    """customer.subscription.*: copy Stripe's state onto the membership or recurring donation."""
+    """customer.subscription.*: copy Stripe's state onto the membership or recurring donation.
+
+    A membership that starts giving access for the first time gets the welcome email; one that
+    ends after giving access gets the "membership ended" email, once (an end is final).
+    """
     subscription_id = subscription["id"]
     price_id = subscription_price_id(subscription)
-    price = Price.objects.select_related("plan").filter(stripe_price_id=price_id).first()
+    price = subscription_plan_price(subscription)
     is_donation = (
         metadata(subscription).get("kind") == KIND_DONATION
         or Donation.objects.filter(stripe_subscription_id=subscription_id).exists()
@@ -408,17 +488,37 @@ def subscription_changed(subscription, event):
         .filter(stripe_subscription_id=subscription_id)
         .first()
     )
+    status = subscription.get("status")
     if price is None:
-        logger.warning(
-            "ALERT subscription %s is for price %r, which is not a plan price; no access given.",
-            subscription_id,
-            price_id,
+        message = (
+            "Subscription %s (customer %s) is for price %r, which is not a plan price; "
+            "no access given."
         )
+        args = (subscription_id, stripe_id(subscription.get("customer")), price_id)
+        # Mail staff once: when a membership loses its plan price, or when such a subscription
+        # is created; its later updates are only logged.
+        first_time = (membership is not None and membership.price_id is not None) or (
+            membership is None and getattr(event, "type", "") == "customer.subscription.created"
+        )
+        if first_time:
+            alert_staff("unmatched", message, *args)
+        else:
+            logger.warning("ALERT " + message, *args)
         if membership is None:
             return
     if membership is None:
         customer_id = stripe_id(subscription.get("customer"))
         user = user_for(customer_id=customer_id, user_id=metadata(subscription).get("user_id"))
+        if user is None and status in Membership.TERMINAL_STATUSES:
+            # Typically the member deleted their account (which cancels the subscription and
+            # deletes their membership and customer rows): nothing is left to update.
+            logger.info(
+                "Subscription %s of customer %s is %s and belongs to no user here; acknowledged.",
+                subscription_id,
+                customer_id,
+                status,
+            )
+            return
         if user is None:
             # Ours (a plan price) but the checkout that ties it to a user has not arrived yet.
             raise UnknownSubscription(
@@ -427,7 +527,6 @@ def subscription_changed(subscription, event):
         membership = Membership(
             user=user, stripe_subscription_id=subscription_id, kind=Membership.Kind.SUBSCRIPTION
         )
-    status = subscription.get("status")
     # An end is final whatever its timestamp (Stripe never revives a subscription); any other
     # older event is skipped.
     if (
@@ -451,6 +550,7 @@ def subscription_changed(subscription, event):
         return
     if status not in Membership.Status.values or status == Membership.Status.COMPLIMENTARY:
         raise ValueError(f"Unknown subscription status {status!r}.")
+    previous = membership.status if membership.pk else None
     membership.plan = price.plan if price else None
     membership.price = price
     membership.status = status
@@ -461,6 +561,20 @@ def subscription_changed(subscription, event):
     membership.ended_at = timestamp(subscription.get("ended_at"))
     membership.stripe_updated = newest(membership.stripe_updated, event.created)
     membership.save()
+
+    # Coming back from past_due or paused is not a new start: only a first grant is welcomed.
+    if (
+        price is not None
+        and status in Membership.GRANTING_STATUSES
+        and previous in (None, Membership.Status.INCOMPLETE)
+    ):
+        tasks.send_welcome_email.enqueue(membership.pk)
+    elif (
+        status in Membership.TERMINAL_STATUSES
+        and previous not in Membership.TERMINAL_STATUSES
+        and (previous in HAD_ACCESS_STATUSES or membership.payments.exists())
+    ):
+        tasks.send_membership_ended_email.enqueue(membership.pk)
 
 
 def donation_subscription_changed(subscription, event, price_id):
@@ -529,13 +643,79 @@ def invoice_paid(invoice, event):
     )
 
 
-def invoice_payment_failed(invoice, event):
-    # Access follows the subscription's own status (past_due, then unpaid or canceled), which
-    # Stripe sends as customer.subscription.updated; the dunning email comes with a later step.
+def invoice_payment_paid(invoice_payment, event):
+    """invoice_payment.paid: since the 2025 API versions an invoice no longer names its payment
+    intent; this event does. Stored on the invoice's Payment so refunds and disputes (which
+    name the intent or charge) find it."""
+    invoice_id = stripe_id(invoice_payment.get("invoice"))
+    payment_intent = stripe_id((invoice_payment.get("payment") or {}).get("payment_intent"))
+    if not (invoice_id and payment_intent):
+        return
+    updated = Payment.objects.filter(
+        stripe_id=invoice_id, stripe_payment_intent_id__isnull=True
+    ).update(stripe_payment_intent_id=payment_intent)
+    if not updated:
+        logger.info(
+            "Invoice payment %s: invoice %s has no payment here (yet), or it is linked already.",
+            invoice_payment.get("id"),
+            invoice_id,
+        )
+
+
+# One failed attempt may be reported as both payment_failed and payment_action_required.
+PAYMENT_PROBLEM_TYPES = {
+    "invoice.payment_failed": "failed",
+    "invoice.payment_action_required": "action_required",
+}
+
+
+def invoice_payment_problem(invoice, event):
+    """invoice.payment_failed and invoice.payment_action_required: tell the member or donor.
+
+    Access follows the subscription's own status (past_due, then unpaid or canceled), which
+    Stripe sends as customer.subscription.updated. One email per invoice and attempt: a second
+    event about the same attempt (the other type, under another id) sends nothing.
+    """
+    subscription_id = invoice_subscription_id(invoice)
     logger.info(
-        "Payment failed for invoice %s (subscription %s).",
+        "Payment of invoice %s (subscription %s) %s.",
         invoice.get("id"),
-        invoice_subscription_id(invoice),
+        subscription_id,
+        "needs the customer's action" if event.type.endswith("action_required") else "failed",
+    )
+    if not subscription_id:
+        return
+    # Locking the membership or donation serialises the events of one subscription, so the
+    # check for an earlier email below sees a concurrent event's committed result.
+    owner = (
+        Membership.objects.select_for_update()
+        .filter(stripe_subscription_id=subscription_id)
+        .first()
+        or Donation.objects.select_for_update()
+        .filter(stripe_subscription_id=subscription_id)
+        .first()
+    )
+    if owner is None:
+        logger.info("Subscription %s is not known here; nobody to tell.", subscription_id)
+        return
+    if owner.status in Membership.TERMINAL_STATUSES:
+        return
+    earlier = StripeEvent.objects.filter(
+        type__in=PAYMENT_PROBLEM_TYPES,
+        processed_at__isnull=False,
+        payload__data__object__id=invoice.get("id"),
+    )
+    if invoice.get("attempt_count") is not None:
+        earlier = earlier.filter(payload__data__object__attempt_count=invoice["attempt_count"])
+    if earlier.exists():
+        return
+    tasks.send_payment_problem_email.enqueue(
+        PAYMENT_PROBLEM_TYPES[event.type],
+        subscription_id,
+        invoice.get("hosted_invoice_url") or "",
+        int(invoice.get("amount_due") or 0),
+        (invoice.get("currency") or "")[:3],
+        invoice.get("next_payment_attempt") if event.type == "invoice.payment_failed" else None,
     )
 
 
@@ -568,12 +748,19 @@ def charge_refunded(charge, event):
 
 
 def charge_dispute_created(dispute, event):
+    """A chargeback: the payment is marked disputed, its payer flagged, staff alerted.
+
+    Access is left alone: staff decide once they have seen the dispute.
+    """
     charge_id = stripe_id(dispute.get("charge"))
     payment = payment_for_charge(charge_id, stripe_id(dispute.get("payment_intent")))
     if payment is None:
-        logger.warning(
-            "ALERT dispute %s on charge %s (%s %s), which matches no payment here.",
+        alert_staff(
+            "dispute",
+            "dispute %s (%s) on charge %s (%s %s), which matches no payment here: respond in "
+            "the Stripe dashboard.",
             dispute.get("id"),
+            dispute.get("reason"),
             charge_id,
             dispute.get("amount"),
             dispute.get("currency"),
@@ -583,17 +770,27 @@ def charge_dispute_created(dispute, event):
         payment.stripe_charge_id = charge_id
     payment.status = Payment.Status.DISPUTED
     payment.save()
-    logger.warning(
-        "ALERT dispute %s (%s) on payment %s of %s: respond in the Stripe dashboard.",
+    if payment.user_id:
+        disputed_at = timestamp(dispute.get("created")) or event.created
+        User.objects.filter(pk=payment.user_id).filter(
+            Q(payment_disputed_at__isnull=True) | Q(payment_disputed_at__lt=disputed_at)
+        ).update(payment_disputed_at=disputed_at)
+    alert_staff(
+        "dispute",
+        "dispute %s (%s) on payment %s of %s (%s %s): respond in the Stripe dashboard.",
         dispute.get("id"),
         dispute.get("reason"),
         payment.stripe_id,
         payment.user or "an anonymous donor",
+        dispute.get("amount"),
+        dispute.get("currency"),
     )
 
 
 HANDLERS = {
     "checkout.session.completed": checkout_session_completed,
+    "checkout.session.async_payment_succeeded": checkout_session_completed,
+    "checkout.session.async_payment_failed": checkout_session_async_payment_failed,
     "customer.subscription.created": subscription_changed,
     "customer.subscription.updated": subscription_changed,
     "customer.subscription.deleted": subscription_changed,
@@ -601,7 +798,9 @@ HANDLERS = {
     "customer.subscription.resumed": subscription_changed,
     "invoice.paid": invoice_paid,
     "invoice.payment_succeeded": invoice_paid,
-    "invoice.payment_failed": invoice_payment_failed,
+    "invoice.payment_failed": invoice_payment_problem,
+    "invoice.payment_action_required": invoice_payment_problem,
+    "invoice_payment.paid": invoice_payment_paid,
     "charge.refunded": charge_refunded,
     "charge.dispute.created": charge_dispute_created,
 }

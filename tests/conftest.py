@@ -14,7 +14,7 @@ from allauth.account.models import EmailAddress
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.factories import MembershipFactory, UserFactory
 
@@ -99,6 +99,15 @@ def lapsed_member(db):
 def superuser(db):
     """The site's administrator: every permission."""
     return _verified(UserFactory(email="admin@example.com", is_staff=True, is_superuser=True))
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language: a request to /ru/… through the test
+    client leaves Russian active in the test's thread, and reverse() would follow it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,0 +1,160 @@
+"""Emails to members and staff about memberships and payments.
+
+Webhook handlers never send mail themselves: they enqueue a task (members.tasks) inside the
+transaction that changes the data; the task re-reads its rows and calls one of the functions
+here, which render `templates/members/email/<name>_subject.txt` and `_body.txt` and send.
+
+Mail goes out in the site's default language (LANGUAGE_CODE): members have no stored language
+preference yet. Links are absolute, built from the first concrete host in ALLOWED_HOSTS because a
+task has no request to build them from.
+"""
+
+import logging
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.validators import validate_email
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES = "members/email"
+
+
+def site_url(path="/"):
+    """`path` as an absolute URL on this site, for links in emails.
+
+    SITE_URL when set; otherwise the scheme is ACCOUNT_DEFAULT_HTTP_PROTOCOL (https in
+    production) and the host the first entry of ALLOWED_HOSTS that names one host (not `*` nor a
+    `.example.org` pattern).
+    """
+    if settings.SITE_URL:
+        return settings.SITE_URL + path
+    host = next(
+        (
+            name
+            for name in settings.ALLOWED_HOSTS
+            if name and "*" not in name and not name.startswith(".")
+        ),
+        "localhost",
+    )
+    return f"{settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL}://{host}{path}"
+
+
+def page_url(name):
+    """The absolute URL of a named page, in the site's default language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return site_url(reverse(name))
+
+
+def one_line(value):
+    """`value` with every run of whitespace (CR and LF included) made a single space.
+
+    Header values come partly from data (a plan name, a Stripe reason code); a line break in a
+    header would start a new header.
+    """
+    return " ".join(str(value).split())
+
+
+def external_link(url):
+    """`url` if it is a plain http(s) link (Stripe's hosted invoice page), else ""."""
+    url = str(url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or any(c.isspace() for c in url):
+        return ""
+    return url
+
+
+def deliverable(addresses):
+    """The addresses that are valid single email addresses; others are logged and dropped.
+
+    Addresses of anonymous donors come from Stripe Checkout and were never validated here.
+    """
+    valid = []
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            logger.warning("Email address %r is not valid; no email sent to it.", address)
+        else:
+            valid.append(address)
+    return valid
+
+
+def send(name, recipients, context):
+    """Render the `name` email in the default language and send it; returns how many went."""
+    recipients = deliverable(recipients)
+    if not recipients:
+        return 0
+    context = {
+        "newsroom_name": settings.NEWSROOM_NAME,
+        "account_url": page_url("members:account"),
+        **context,
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = one_line(render_to_string(f"{TEMPLATES}/{name}_subject.txt", context))
+        body = render_to_string(f"{TEMPLATES}/{name}_body.txt", context)
+    return EmailMessage(subject=subject, body=body, to=recipients).send()
+
+
+def money(amount, currency):
+    """Minor units as "5.00 EUR" (the project's currencies all have two decimals)."""
+    return f"{int(amount or 0) / 100:.2f} {str(currency or '').upper()}".strip()
+
+
+def send_welcome(membership):
+    """Welcome a new member: what they joined, when it renews, where to manage it."""
+    return send(
+        "welcome",
+        [membership.user.email],
+        {
+            "user": membership.user,
+            "plan_name": membership.plan.name if membership.plan else "",
+            "renews_at": membership.current_period_end,
+            "trialing": membership.status == membership.Status.TRIALING,
+        },
+    )
+
+
+def send_payment_problem(
+    problem, *, to, what, plan_name="", invoice_url="", amount="", next_attempt=None
+):
+    """Tell a member or donor a renewal failed (`problem="failed"`) or needs their bank's
+    confirmation (`"action_required"`), with the link to put it right."""
+    return send(
+        f"payment_{problem}",
+        [to],
+        {
+            "what": what,
+            "plan_name": plan_name,
+            "invoice_url": external_link(invoice_url),
+            "amount": amount,
+            "next_attempt": next_attempt,
+        },
+    )
+
+
+def send_membership_ended(membership):
+    """Tell a member their membership has ended, and how to come back."""
+    return send(
+        "membership_ended",
+        [membership.user.email],
+        {
+            "plan_name": membership.plan.name if membership.plan else "",
+            "ended_at": membership.ended_at or membership.canceled_at,
+            "join_url": page_url("members:plans"),
+        },
+    )
+
+
+def send_staff_alert(kind, text):
+    """Mail an alert to MEMBERSHIP_ALERTS_EMAIL (nobody when empty: the log line is all)."""
+    return send(
+        "staff_alert",
+        settings.MEMBERSHIP_ALERTS_EMAIL,
+        {"kind": kind, "text": text, "admin_url": page_url("admin:index")},
+    )
