@@ -58,21 +58,22 @@ def is_lapsed_member(user, now=None):
     return counts["current"] == 0 and counts["lapsed"] > 0
 
 
+def donor_condition(now):
+    """Donations that make their giver a donor at `now` (also the admin's "donor" filter)."""
+    since = months_before(now, settings.DONOR_MONTHS)
+    return (
+        Q(recurring=False, status=Donation.Status.PAID, created__gte=since)
+        | Q(recurring=True, status__in=Donation.RECURRING_GIVING)
+        | Q(recurring=True, payments__paid_at__gte=since)
+    )
+
+
 def is_donor(user, now=None):
     """Gave in the last `DONOR_MONTHS`, or gives monthly now."""
     if not _signed_in(user):
         return False
-    now = now or timezone.now()
-    since = months_before(now, settings.DONOR_MONTHS)
-    return (
-        Donation.objects.filter(user=user)
-        .filter(
-            Q(recurring=False, status=Donation.Status.PAID, created__gte=since)
-            | Q(recurring=True, status__in=Donation.RECURRING_GIVING)
-            | Q(recurring=True, payments__paid_at__gte=since)
-        )
-        .exists()
-    )
+    condition = donor_condition(now or timezone.now())
+    return Donation.objects.filter(user=user).filter(condition).exists()
 
 
 def can_read_full(user, article, *, now=None):

@@ -1,14 +1,18 @@
-"""The membership side of the admin: who sees it, granting complimentary memberships, and
-processing a failed Stripe event again."""
+"""The membership side of the admin: who sees it, granting complimentary memberships,
+processing a failed Stripe event again, and the user list's membership columns, filters and
+search."""
 
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from members import webhooks
 from members.access import is_member
-from members.models import Membership, Payment, StripeEvent
+from members.models import Customer, Donation, Membership, Payment, StripeEvent
 from tests.factories import MembershipFactory, UserFactory
 from tests.members.stripe_events import invoice, make_event, post, stripe_settings  # noqa: F401
 
@@ -84,3 +88,183 @@ def test_process_again_reruns_a_failed_event_exactly_once(client, membership_man
     stored.refresh_from_db()
     assert stored.processed_at is not None
     assert Payment.objects.count() == 1
+
+
+# The user list: membership columns, audience filters, search by Stripe ids --------------------
+
+USERS = "/admin/members/user/"
+
+
+class _ChangeListRows(HTMLParser):
+    """The changelist's rows as {email: {column: text}}; a boolean icon reads "True"/"False"."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.rows, self._row, self._column = [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr":
+            self._row = {}
+        elif tag in ("td", "th") and self._row is not None:
+            classes = (attrs.get("class") or "").split()
+            fields = [c.removeprefix("field-") for c in classes if c.startswith("field-")]
+            self._column = fields[0] if fields else None
+            if self._column:
+                self._row[self._column] = ""
+        elif tag == "img" and self._column:
+            self._row[self._column] += attrs.get("alt", "")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._column = None
+        elif tag == "tr" and self._row:
+            self.rows.append({k: v.strip() for k, v in self._row.items()})
+            self._row = None
+
+    def handle_data(self, data):
+        if self._column:
+            self._row[self._column] += data
+
+
+def user_rows(response):
+    assert response.status_code == 200
+    parser = _ChangeListRows()
+    parser.feed(response.content.decode())
+    return {row["email"]: row for row in parser.rows if "email" in row}
+
+
+def test_the_user_list_shows_whether_each_reader_is_a_member_and_of_which_plan(
+    client, membership_manager, member, lapsed_member, reader
+):
+    comped = UserFactory(email="press.friend@example.com")
+    MembershipFactory(
+        user=comped,
+        kind="complimentary",
+        status="complimentary",
+        price=None,
+        plan=None,
+        stripe_subscription_id=None,
+        complimentary_until=timezone.now() + timedelta(days=30),
+    )
+    # A member who lapsed once and joined again: the current membership is the one shown.
+    MembershipFactory(user=member, status="canceled", ended_at=timezone.now() - timedelta(days=400))
+    client.force_login(membership_manager)
+
+    rows = user_rows(client.get(USERS))
+
+    shown = {
+        email: (row["member_now"], row["membership_status"], row["membership_plan"])
+        for email, row in rows.items()
+    }
+    assert shown["member@example.com"] == ("True", "active", "Supporter")
+    assert shown["lapsed@example.com"] == ("False", "canceled", "Supporter")
+    assert shown["press.friend@example.com"] == ("True", "complimentary", "-")
+    assert shown["reader@example.com"] == ("False", "-", "-")
+
+
+def test_the_user_list_costs_the_same_queries_for_a_page_of_many_members(
+    client, membership_manager, django_assert_max_num_queries
+):
+    client.force_login(membership_manager)
+    MembershipFactory()
+    with CaptureQueriesContext(connection) as one_member:
+        client.get(USERS)
+    for _ in range(15):
+        MembershipFactory(user=MembershipFactory(status="canceled").user)
+
+    with django_assert_max_num_queries(len(one_member)):
+        rows = user_rows(client.get(USERS))
+
+    assert len(rows) == 17
+
+
+@pytest.mark.parametrize(
+    ("audience", "expected"),
+    [
+        ("member", {"member@example.com", "comped@example.com", "grace@example.com"}),
+        ("lapsed", {"lapsed@example.com"}),
+        ("donor", {"giver@example.com", "monthly@example.com"}),
+        ("disputed", {"chargeback@example.com", "flagged@example.com"}),
+    ],
+)
+def test_the_membership_filter_finds_members_lapsed_members_donors_and_disputes(
+    client, membership_manager, member, lapsed_member, reader, audience, expected
+):
+    now = timezone.now()
+    MembershipFactory(
+        user=UserFactory(email="comped@example.com"),
+        kind="complimentary",
+        status="complimentary",
+        price=None,
+        plan=None,
+        stripe_subscription_id=None,
+        complimentary_until=now + timedelta(days=5),
+    )
+    MembershipFactory(
+        user=UserFactory(email="grace@example.com"),
+        status="past_due",
+        current_period_end=now - timedelta(days=2),
+    )
+    # Lapsed once, member again: a member, not a lapsed member.
+    MembershipFactory(user=member, status="canceled", ended_at=now - timedelta(days=90))
+    # Ended too long ago to count as lapsed.
+    MembershipFactory(
+        user=UserFactory(email="long.gone@example.com"),
+        status="canceled",
+        ended_at=now - timedelta(days=800),
+        current_period_end=now - timedelta(days=800),
+    )
+    giver = UserFactory(email="giver@example.com")
+    Donation.objects.create(
+        user=giver, email=giver.email, amount=2000, currency="eur", status="paid"
+    )
+    monthly = UserFactory(email="monthly@example.com")
+    Donation.objects.create(
+        user=monthly, amount=500, currency="eur", recurring=True, status="active"
+    )
+    chargeback = UserFactory(email="chargeback@example.com")
+    Payment.objects.create(
+        stripe_id="in_disputed",
+        user=chargeback,
+        amount=500,
+        currency="eur",
+        kind="membership",
+        status="disputed",
+        paid_at=now,
+    )
+    UserFactory(email="flagged@example.com", payment_disputed_at=now)
+    client.force_login(membership_manager)
+
+    rows = user_rows(client.get(USERS, {"audience": audience}))
+
+    assert set(rows) == expected
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["sub_find_me", "cus_find_me", "cus_on_membership", "sub_monthly_gift", "ASKED@example"],
+)
+def test_the_user_list_finds_a_reader_by_email_or_stripe_id(client, membership_manager, term):
+    asked = UserFactory(email="asked@example.com")
+    Customer.objects.create(user=asked, stripe_customer_id="cus_find_me")
+    MembershipFactory(
+        user=asked, stripe_subscription_id="sub_find_me", stripe_customer_id="cus_on_membership"
+    )
+    Donation.objects.create(
+        user=asked,
+        amount=500,
+        currency="eur",
+        recurring=True,
+        status="active",
+        stripe_subscription_id="sub_monthly_gift",
+    )
+    MembershipFactory(user=UserFactory(email="someone.else@example.com"))
+    client.force_login(membership_manager)
+
+    assert set(user_rows(client.get(USERS, {"q": term}))) == {"asked@example.com"}
+
+
+def test_editors_cannot_see_the_user_list(client, editor):
+    client.force_login(editor)
+    assert client.get(USERS).status_code == 403

@@ -9,7 +9,7 @@ from django.tasks import default_task_backend
 from django.test import override_settings
 from PIL import Image as PillowImage
 
-from members.models import User
+from members.models import Plan, Price, User
 from newsroom.demo.pictures import draw_picture
 from newsroom.demo.writing import REGIONS, StoryWriter
 from newsroom.models import Article, Author, Correction, Image, Region, Section, Tag
@@ -28,6 +28,7 @@ def demo(django_db_setup, django_db_blocker):
         call_command("demo", articles=80, seed=3, verbosity=0)
         yield
         Article.objects.all().delete()
+        Plan.objects.all().delete()  # The demo's membership plans; their prices go with them.
         for image in Image.objects.all():
             image.file.delete(save=False)
         for model in (Image, Author, Tag, Region, Section):
@@ -78,6 +79,18 @@ def test_demo_pictures_are_shared_and_described(demo):
             assert not picture.getexif()
 
 
+def test_demo_offers_membership_plans_in_english_and_russian(demo):
+    assert list(Plan.objects.values_list("slug", flat=True)) == ["supporter", "sustainer", "patron"]
+    assert Plan.objects.get(slug="sustainer").name_ru == "Опора"
+    assert set(Price.objects.values_list("currency", "interval")) == {
+        ("eur", "month"),
+        ("eur", "year"),
+        ("usd", "month"),
+        ("usd", "year"),
+    }
+    assert Price.objects.count() == 12
+
+
 def test_running_the_demo_again_adds_stories_but_no_duplicates(demo):
     call_command("demo", articles=5, seed=3, verbosity=0)
     assert Article.objects.filter(language="en").count() == 85
@@ -86,6 +99,7 @@ def test_running_the_demo_again_adds_stories_but_no_duplicates(demo):
     total = Article.objects.count()
     call_command("demo", if_empty=True, verbosity=0)
     assert Article.objects.count() == total
+    assert Plan.objects.count() == 3
 
 
 def test_the_same_seed_writes_the_same_stories():

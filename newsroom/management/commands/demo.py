@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from tqdm import tqdm
 
+from newsroom.demo.membership import create_demo_plans
 from newsroom.demo.pictures import (
     PHOTOGRAPHERS,
     PICTURE_COUNT,
@@ -102,6 +103,12 @@ class Command(BaseCommand):
             self.reset()
         with transaction.atomic():
             sections, regions, tags, authors = self.build_taxonomy()
+        plans = create_demo_plans()
+        if plans and verbosity >= 1:
+            self.stdout.write(
+                f"Membership plans: {', '.join(plan.name for plan in plans)}. "
+                "Run `python manage.py stripe_setup` to create them in Stripe."
+            )
         pictures = self.build_pictures()
         existing = Article.objects.count()
         # Mixing in the number of articles already there keeps a second run from repeating the
