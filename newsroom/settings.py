@@ -314,7 +314,9 @@ SECURE_CSP = {
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
-    "form-action": [CSP.SELF],
+    # Joining, giving and "manage payments" are forms answered with a redirect to Stripe's
+    # hosted pages, and browsers hold that redirect to form-action too.
+    "form-action": [CSP.SELF, "https://checkout.stripe.com", "https://billing.stripe.com"],
     "frame-ancestors": [CSP.NONE],
 }
 ADMIN_CSP = {
@@ -337,6 +339,10 @@ else:
     MAILERS = {"default": {"BACKEND": CONSOLE if DEBUG else UNCONFIGURED}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Newsroom <newsroom@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The site's public address (https://news.example.org), for links in emails that tasks send
+# outside any request. Without it: the first named host of DJANGO_ALLOWED_HOSTS.
+SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/")
 
 # Stripe and membership ---------------------------------------------------------------------------
 # None of these is needed to start: the membership pages and the webhook say what is missing when
@@ -385,5 +391,7 @@ LOGGING = {
         "django": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         # One line per rendition saved is noise; failures are still logged.
         "imagefield": {"level": "WARNING"},
+        # The Stripe SDK logs every request at INFO.
+        "stripe": {"level": "WARNING"},
     },
 }
