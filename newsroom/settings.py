@@ -353,7 +353,7 @@ STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRET")
 # Tests only: the base URL of the fake Stripe server (tests/fake_stripe/).
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "").strip()
 # Events of the other mode (a live event reaching a test-mode site, or the reverse) are ignored.
-STRIPE_LIVEMODE = STRIPE_SECRET_KEY.startswith("sk_live_")
+STRIPE_LIVEMODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
 # How long a member whose renewal failed (past_due) keeps access after the period ended, in days.
 MEMBERSHIP_GRACE_DAYS = env_int("MEMBERSHIP_GRACE_DAYS", 7)
 # Fundraiser audiences: "lapsed member" for this many months after the end; "donor" for this many
