@@ -19,6 +19,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from members import billing, webhooks
+from members.emails import money
 from members.management.commands.stripe_setup import quiet_stripe_logs
 from members.models import Customer, Donation, Membership, Payment, Price
 
@@ -39,17 +40,6 @@ class ReadFromStripe:
 
 def when(value):
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
-
-
-def object_id(value):
-    """An id whether Stripe gave the object's id or the expanded object."""
-    if isinstance(value, dict):
-        return value.get("id")
-    return value or None
-
-
-def money(amount, currency):
-    return f"{amount / 100:.2f} {currency.upper()}"
 
 
 def shown(value):
@@ -190,13 +180,15 @@ def describe_donation(old, new):
 
 def subscription_price_id(subscription):
     items = (subscription.get("items") or {}).get("data") or []
-    return object_id(items[0].get("price")) if items else None
+    return webhooks.stripe_id(items[0].get("price")) if items else None
 
 
 def invoice_subscription_id(invoice):
     details = (invoice.get("parent") or {}).get("subscription_details") or {}
     # Current API versions name it under parent; older ones at the top level.
-    return object_id(details.get("subscription")) or object_id(invoice.get("subscription"))
+    return webhooks.stripe_id(details.get("subscription")) or webhooks.stripe_id(
+        invoice.get("subscription")
+    )
 
 
 class Command(BaseCommand):
@@ -318,11 +310,11 @@ class Command(BaseCommand):
             self.skip(f"checkout session {session['id']} was not started by this site")
             return
         scope = Scope(
-            subscription_id=object_id(session.get("subscription")),
+            subscription_id=webhooks.stripe_id(session.get("subscription")),
             session_id=session["id"],
-            customer_id=object_id(session.get("customer")),
+            customer_id=webhooks.stripe_id(session.get("customer")),
             user_id=session.get("client_reference_id") or meta.get("user_id"),
-            payment_ids=[object_id(session.get("payment_intent")) or session["id"]],
+            payment_ids=[webhooks.stripe_id(session.get("payment_intent")) or session["id"]],
         )
         # The handler dates a one-off gift's payment by the event: the session's creation (it
         # lives at most a day) is nearer the truth than today.
