@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 JOIN_PRICE = "members_join_price"
 JOIN_ATTEMPT = "members_join_attempt"
 JOIN_USER = "members_join_user"
+JOIN_CHECKOUT_STARTED = "members_join_checkout_started"
 DONATION_SESSION = "members_donation_checkout"
 
 # How long the browser that created an account (not yet verified) may go on to pay for it.
@@ -171,6 +172,7 @@ def start_checkout(request, user, price, attempt):
         )
     except (billing.StripeNotConfigured, stripe.StripeError) as error:
         return unavailable(request, error)
+    request.session[JOIN_CHECKOUT_STARTED] = True
     return redirect(session.url)
 
 
@@ -234,6 +236,9 @@ def welcome(request):
     if user is None:
         return redirect("members:plans")
     membership = Membership.objects.active().filter(user=user).select_related("plan").first()
+    if membership is None and not request.session.get(JOIN_CHECKOUT_STARTED):
+        # Nothing to wait for: no payment was started from this browser.
+        return redirect("members:plans")
     verified = EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True)
     return render(
         request,

@@ -318,6 +318,12 @@ def test_welcome_page_shows_nothing_to_a_stranger(client):
     assert response.status_code == 302 and response["Location"] == "/membership/"
 
 
+def test_welcome_page_does_not_wait_for_a_payment_nobody_started(client, reader):
+    client.force_login(reader)
+    response = client.get("/membership/welcome/")
+    assert response.status_code == 302 and response["Location"] == "/membership/"
+
+
 # The portal ---------------------------------------------------------------------------------
 
 
