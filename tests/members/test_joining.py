@@ -9,13 +9,18 @@ import uuid
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.test import Client
 
-from members.models import Customer, Membership
+from members.models import Customer, Membership, User
 from tests.conftest import PASSWORD
 from tests.factories import MembershipFactory, PlanFactory, PriceFactory
 from tests.fake_stripe import FakeStripe
 from tests.html import visible_text
-from tests.members.test_signup_input import HEADER_INJECTIONS, sample_of_naughty_strings
+from tests.members.test_signup_input import (
+    HEADER_INJECTIONS,
+    isemail_errors,
+    sample_of_naughty_strings,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -280,6 +285,20 @@ def test_join_sign_up_with_naughty_strings_is_a_form_error_never_a_500(
         assert "errorlist" in response.content.decode()
     for mail in mailoutbox:
         assert "\n" not in mail.subject and "\r" not in mail.subject
+
+
+def test_join_sign_up_refuses_the_invalid_addresses_of_the_isemail_set(price, fake):
+    for address in isemail_errors():
+        browser = Client()
+        join(browser, price)
+        response = sign_up(browser, email=address)
+        if response.status_code == 302:
+            # Only surrounding white space (a CR or LF after the address) may be forgiven.
+            assert address != address.strip(), address
+            User.objects.filter(email__iexact=address.strip()).delete()
+        else:
+            assert response.status_code == 200, address
+            assert "errorlist" in response.content.decode(), address
 
 
 @pytest.mark.parametrize("email", HEADER_INJECTIONS)
