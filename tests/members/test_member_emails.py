@@ -115,6 +115,16 @@ def test_links_in_emails_use_the_first_named_host_of_the_site(client, mailoutbox
     assert "https://news.example.org/membership/account/" in email.body
 
 
+def test_links_in_emails_use_site_url_when_it_is_set(client, mailoutbox, settings):
+    settings.ALLOWED_HOSTS = ["internal.example", "news.example.org", "testserver"]
+    settings.SITE_URL = "https://www.news.example.org"
+    a_member_subscription(status="incomplete")
+    deliver(client, make_event("customer.subscription.updated", subscription(status="active")))
+    [email] = mailoutbox
+    assert "https://www.news.example.org/membership/account/" in email.body
+    assert "internal.example" not in email.body
+
+
 # Payment failed and payment needs the member -------------------------------------------------
 
 
