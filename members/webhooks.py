@@ -620,9 +620,22 @@ def invoice_paid(invoice, event):
     membership = Membership.objects.filter(stripe_subscription_id=subscription_id).first()
     donation = Donation.objects.filter(stripe_subscription_id=subscription_id).first()
     if membership is None and donation is None:
-        # Never acknowledge money we cannot place: fail so Stripe retries once the
-        # subscription (or its checkout) has arrived, or reconcile repairs it.
-        raise UnknownSubscription(f"Invoice {invoice.get('id')} is for unknown {subscription_id}.")
+        if invoice_is_for_this_site(invoice):
+            # Never acknowledge money we cannot place: fail so Stripe retries once the
+            # subscription (or its checkout) has arrived, or reconcile repairs it.
+            raise UnknownSubscription(
+                f"Invoice {invoice.get('id')} is for unknown {subscription_id}."
+            )
+        # Another product sold on the same Stripe account. Failing would make Stripe retry for
+        # days and, in the end, disable the endpoint; the event stays stored, marked parked.
+        event.note = f"Parked: {subscription_id} is not a membership or donation of this site."
+        logger.warning(
+            "Invoice %s is for subscription %s, which has neither this site's metadata nor a "
+            "plan price; parked (stripe_reconcile records it if it turns out to be ours).",
+            invoice.get("id"),
+            subscription_id,
+        )
+        return
     amount = int(invoice.get("amount_paid") or 0)
     if amount == 0:
         return  # A trial or fully discounted invoice: no money moved.
@@ -641,6 +654,22 @@ def invoice_paid(invoice, event):
             "paid_at": timestamp(transitions.get("paid_at")) or event.created,
         },
     )
+
+
+def invoice_is_for_this_site(invoice):
+    """Whether an invoice's subscription was started here: our metadata (Checkout sets `kind`
+    on every subscription it creates) or a line priced at a plan price."""
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") or invoice.get("subscription_details") or {}
+    if metadata(details).get("kind") in (KIND_MEMBERSHIP, KIND_DONATION):
+        return True
+    price_ids = set()
+    for line in (invoice.get("lines") or {}).get("data") or []:
+        # Current API: lines[].pricing.price_details.price; older ones: lines[].price.
+        pricing = (line.get("pricing") or {}).get("price_details") or {}
+        price_ids.add(stripe_id(pricing.get("price")) or stripe_id(line.get("price")))
+    price_ids.discard(None)
+    return bool(price_ids) and Price.objects.filter(stripe_price_id__in=price_ids).exists()
 
 
 def invoice_payment_paid(invoice_payment, event):

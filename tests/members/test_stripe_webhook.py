@@ -261,8 +261,15 @@ def test_subscription_period_end_is_read_from_the_item_and_from_older_shapes(cli
 # Faults ------------------------------------------------------------------------------------------
 
 
+def our_invoice(subscription_id):
+    """An invoice of a subscription our Checkout created: it carries the site's metadata."""
+    paid = invoice(subscription_id=subscription_id)
+    paid["parent"]["subscription_details"]["metadata"] = {"kind": "membership", "user_id": "1"}
+    return paid
+
+
 def test_invoice_for_an_unknown_subscription_fails_so_stripe_retries(client):
-    event = make_event("invoice.paid", invoice(subscription_id="sub_nobody_knows"))
+    event = make_event("invoice.paid", our_invoice("sub_nobody_knows"))
     assert post(client, event).status_code == 500
     stored = StripeEvent.objects.get(stripe_id=event["id"])
     assert stored.processed_at is None
@@ -278,6 +285,30 @@ def test_invoice_for_an_unknown_subscription_fails_so_stripe_retries(client):
     assert Payment.objects.count() == 1
     stored.refresh_from_db()
     assert stored.processed_at is not None
+
+
+def test_invoice_of_a_plan_price_for_an_unknown_subscription_fails_so_stripe_retries(client):
+    price = PriceFactory()
+    paid = invoice(subscription_id="sub_not_yet")
+    paid["lines"] = {
+        "object": "list",
+        "data": [{"pricing": {"price_details": {"price": price.stripe_price_id}}}],
+    }
+    assert post(client, make_event("invoice.paid", paid)).status_code == 500
+    # Older layout: the line names its price directly.
+    paid["lines"]["data"] = [{"price": {"id": price.stripe_price_id}}]
+    assert post(client, make_event("invoice.paid", paid)).status_code == 500
+    assert not Payment.objects.exists()
+
+
+def test_invoice_of_another_product_on_the_account_is_parked_not_retried_forever(client, caplog):
+    event = make_event("invoice.paid", invoice(subscription_id="sub_of_the_shop"))
+    assert post(client, event).status_code == 200
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.processed_at is not None
+    assert stored.note.startswith("Parked: sub_of_the_shop")
+    assert not Payment.objects.exists()
+    assert "parked" in caplog.text
 
 
 def test_an_exception_mid_handler_rolls_back_and_the_retry_succeeds_once(client, monkeypatch):
