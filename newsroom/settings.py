@@ -325,6 +325,8 @@ ADMIN_CSP = {
     # The admin's widgets set inline styles.
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
     "img-src": [CSP.SELF, "data:", "blob:", *MEDIA_ORIGINS],
+    # No admin form leads to Stripe.
+    "form-action": [CSP.SELF],
 }
 
 # Email: EMAIL_URL names the SMTP server. Without it, development prints mail to the console and
