@@ -158,6 +158,11 @@ def join(request):
     return start_checkout(request, user, price, attempt)
 
 
+def join_attempt(request):
+    """The join button press this session's sign-up continues (kept with the chosen price)."""
+    return request.session.setdefault(JOIN_ATTEMPT, str(uuid.uuid4()))
+
+
 def start_checkout(request, user, price, attempt):
     if not checkout_allowed(request, user):
         return respond_429(request)
@@ -198,7 +203,7 @@ class JoinSignupView(SignupView):
         if pending is not None:
             # A second press of "Sign up and pay" (or a return from Stripe's page): the account
             # exists and belongs to this browser; pay for it rather than refuse the address.
-            return start_checkout(request, pending, self.price, request.session[JOIN_ATTEMPT])
+            return start_checkout(request, pending, self.price, join_attempt(request))
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -222,7 +227,7 @@ class JoinSignupView(SignupView):
             reverse("members:account"),
         )
         self.request.session[JOIN_USER] = user.pk
-        return start_checkout(self.request, user, self.price, self.request.session[JOIN_ATTEMPT])
+        return start_checkout(self.request, user, self.price, join_attempt(self.request))
 
 
 join_signup = JoinSignupView.as_view()
