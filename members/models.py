@@ -106,7 +106,9 @@ class Price(models.Model):
         MONTH = "month", _("monthly")
         YEAR = "year", _("yearly")
 
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="prices"
+    )
     amount = models.PositiveIntegerField(_("amount"), help_text=_("In minor units (cents)."))
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     interval = models.CharField(_("interval"), max_length=5, choices=Interval.choices)
@@ -240,10 +242,16 @@ class Membership(models.Model):
         User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
     )
     plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"
+        Plan,
+        verbose_name=_("plan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
     )
     price = models.ForeignKey(
         Price,
+        verbose_name=_("price"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -289,7 +297,8 @@ class Membership(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.user} · {self.plan or _('no plan')} · {self.get_status_display()}"
+        plan = self.plan or _("no plan")
+        return f"{self.user} · {plan} · {self.get_status_display()}"
 
 
 class Donation(models.Model):
@@ -385,10 +394,20 @@ class Payment(models.Model):
         verbose_name=_("user"),
     )
     membership = models.ForeignKey(
-        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="payments"
+        Membership,
+        verbose_name=_("membership"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="payments",
     )
     donation = models.ForeignKey(
-        Donation, on_delete=models.SET_NULL, null=True, blank=True, related_name="payments"
+        Donation,
+        verbose_name=_("donation"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="payments",
     )
     amount = models.PositiveIntegerField(_("amount"), help_text=_("In minor units (cents)."))
     currency = models.CharField(_("currency"), max_length=3)

@@ -163,7 +163,7 @@ class ArticleForm(forms.ModelForm):
         )
         who = str(latest.history_user) if latest and latest.history_user else _("Someone")
         when = (
-            date_format(timezone.localtime(latest.history_date), "j F Y, H:i")
+            date_format(timezone.localtime(latest.history_date), "j E Y, H:i")
             if latest
             else _("a moment ago")
         )

@@ -139,9 +139,7 @@ class Image(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
-    renditions = models.JSONField(
-        _("renditions built"), default=list, blank=True, editable=False
-    )
+    renditions = models.JSONField(_("renditions built"), default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -232,9 +230,7 @@ class ArticleQuerySet(models.QuerySet):
     def for_listing(self):
         """Everything a listing card shows, in a constant number of queries."""
         return self.select_related("section", "hero_image").prefetch_related(
-            models.Prefetch(
-                "bylines", queryset=ArticleAuthor.objects.select_related("author")
-            )
+            models.Prefetch("bylines", queryset=ArticleAuthor.objects.select_related("author"))
         )
 
 
@@ -553,7 +549,9 @@ class EditConflict(Exception):
 class ArticleAuthor(models.Model):
     """One name in an article's byline, in order."""
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="bylines")
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="bylines"
+    )
     author = models.ForeignKey(
         Author, verbose_name=_("author"), on_delete=models.PROTECT, related_name="bylines"
     )
@@ -578,7 +576,9 @@ class ArticleAuthor(models.Model):
 class Correction(models.Model):
     """A correction or update note, shown on the article with its date."""
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="corrections")
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="corrections"
+    )
     text = models.TextField(_("text"))
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     created_by = models.ForeignKey(

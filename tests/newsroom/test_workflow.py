@@ -273,6 +273,6 @@ def test_article_page_links_to_published_editions_only(client):
     html = english_page.content.decode()
     assert f'href="{russian.get_absolute_url()}"' in html
     assert "Also in Русский" in visible_text(english_page)
-    assert "Also in English" in visible_text(russian_page)
+    assert "Другие языки: English" in visible_text(russian_page)
     assert "chernovik" not in html
     assert f'href="{original.get_absolute_url()}"' in russian_page.content.decode()
