@@ -53,6 +53,17 @@ def client():
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, **options)
 
 
+def check_can_sell(price):
+    """Raise StripeNotConfigured unless a Checkout for `price` could start (checked before a
+    reader is asked to sign up, so nobody makes an account for a payment that cannot happen)."""
+    if not settings.STRIPE_SECRET_KEY:
+        client()  # raises, saying what to set
+    if not price.stripe_price_id:
+        raise StripeNotConfigured(
+            f"Price {price.lookup_key} has no Stripe price yet: run `python manage.py stripe_setup`."
+        )
+
+
 def idempotency_key(scope, *parts, params=None):
     """A key that is the same for the same request: scope, identifying parts and parameters.
 
@@ -91,10 +102,7 @@ def membership_checkout(user, price, *, attempt, success_url, cancel_url, langua
     `attempt` identifies one press of the join button (a token from the form): pressing twice
     sends the same idempotency key and gets the same session back.
     """
-    if not price.stripe_price_id:
-        raise StripeNotConfigured(
-            f"Price {price.lookup_key} has no Stripe price yet: run `python manage.py stripe_setup`."
-        )
+    check_can_sell(price)
     metadata = {
         "user_id": str(user.pk),
         "kind": KIND_MEMBERSHIP,

@@ -145,6 +145,10 @@ def join(request):
         )
     price = form.cleaned_data["price"]
     attempt = str(form.cleaned_data["attempt"])
+    try:
+        billing.check_can_sell(price)
+    except billing.StripeNotConfigured as error:
+        return unavailable(request, error)
     user = request.user if request.user.is_authenticated else pending_join_user(request)
     if user is None:
         request.session[JOIN_PRICE] = price.pk

@@ -193,6 +193,20 @@ def test_payments_without_stripe_keys_say_so_instead_of_failing(client, reader, 
     assert "Payments are unavailable right now" in visible_text(response.content)
 
 
+def test_without_stripe_no_one_is_asked_to_sign_up_for_a_payment_that_cannot_start(
+    client, price, settings
+):
+    settings.STRIPE_SECRET_KEY = ""
+    response = join(client, price)
+    assert response.status_code == 503
+    assert "Payments are unavailable right now" in visible_text(response.content)
+    price.stripe_price_id = None
+    price.save()
+    settings.STRIPE_SECRET_KEY = "sk_test_newsroom"
+    assert join(client, price).status_code == 503
+    assert not User.objects.exists()
+
+
 def test_stripe_being_down_is_a_clear_page(client, reader, price, settings):
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
     client.force_login(reader)
