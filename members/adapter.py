@@ -3,7 +3,9 @@
 import unicodedata
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -29,3 +31,10 @@ class AccountAdapter(DefaultAccountAdapter):
         if has_unprintable_characters(email):
             raise ValidationError(_("Enter a valid email address."), code="invalid")
         return super().clean_email(email)
+
+    def save_user(self, request, user, form, commit=True):
+        # Membership emails are sent later by tasks, outside any request: remember the language
+        # the reader signed up in (the /ru/ edition or the English one).
+        language = translation.get_language()
+        user.language = language if language in dict(settings.LANGUAGES) else ""
+        return super().save_user(request, user, form, commit)

@@ -46,9 +46,14 @@ def site_url(path="/"):
 
 
 def page_url(name):
-    """The absolute URL of a named page, in the site's default language."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return site_url(reverse(name))
+    """The absolute URL of a named page, in the active language (the email's)."""
+    return site_url(reverse(name))
+
+
+def language_of(user):
+    """The language to write to `user` in: the one they signed up in, else the site's."""
+    language = getattr(user, "language", "")
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def one_line(value):
@@ -86,7 +91,7 @@ def deliverable(addresses):
 
 
 def send(name, recipients, context):
-    """Render the `name` email in the default language and send it; returns how many went."""
+    """Render the `name` email in the active language and send it; returns how many went."""
     recipients = deliverable(recipients)
     if not recipients:
         return 0
@@ -95,9 +100,8 @@ def send(name, recipients, context):
         "account_url": page_url("members:account"),
         **context,
     }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = one_line(render_to_string(f"{TEMPLATES}/{name}_subject.txt", context))
-        body = render_to_string(f"{TEMPLATES}/{name}_body.txt", context)
+    subject = one_line(render_to_string(f"{TEMPLATES}/{name}_subject.txt", context))
+    body = render_to_string(f"{TEMPLATES}/{name}_body.txt", context)
     return EmailMessage(subject=subject, body=body, to=recipients).send()
 
 
@@ -108,53 +112,57 @@ def money(amount, currency):
 
 def send_welcome(membership):
     """Welcome a new member: what they joined, when it renews, where to manage it."""
-    return send(
-        "welcome",
-        [membership.user.email],
-        {
-            "user": membership.user,
-            "plan_name": membership.plan.name if membership.plan else "",
-            "renews_at": membership.current_period_end,
-            "trialing": membership.status == membership.Status.TRIALING,
-        },
-    )
+    with translation.override(language_of(membership.user)):
+        return send(
+            "welcome",
+            [membership.user.email],
+            {
+                "user": membership.user,
+                "plan_name": membership.plan.name if membership.plan else "",
+                "renews_at": membership.current_period_end,
+                "trialing": membership.status == membership.Status.TRIALING,
+            },
+        )
 
 
 def send_payment_problem(
-    problem, *, to, what, plan_name="", invoice_url="", amount="", next_attempt=None
+    problem, *, to, what, user=None, plan=None, invoice_url="", amount="", next_attempt=None
 ):
     """Tell a member or donor a renewal failed (`problem="failed"`) or needs their bank's
     confirmation (`"action_required"`), with the link to put it right."""
-    return send(
-        f"payment_{problem}",
-        [to],
-        {
-            "what": what,
-            "plan_name": plan_name,
-            "invoice_url": external_link(invoice_url),
-            "amount": amount,
-            "next_attempt": next_attempt,
-        },
-    )
+    with translation.override(language_of(user)):
+        return send(
+            f"payment_{problem}",
+            [to],
+            {
+                "what": what,
+                "plan_name": plan.name if plan else "",
+                "invoice_url": external_link(invoice_url),
+                "amount": amount,
+                "next_attempt": next_attempt,
+            },
+        )
 
 
 def send_membership_ended(membership):
     """Tell a member their membership has ended, and how to come back."""
-    return send(
-        "membership_ended",
-        [membership.user.email],
-        {
-            "plan_name": membership.plan.name if membership.plan else "",
-            "ended_at": membership.ended_at or membership.canceled_at,
-            "join_url": page_url("members:plans"),
-        },
-    )
+    with translation.override(language_of(membership.user)):
+        return send(
+            "membership_ended",
+            [membership.user.email],
+            {
+                "plan_name": membership.plan.name if membership.plan else "",
+                "ended_at": membership.ended_at or membership.canceled_at,
+                "join_url": page_url("members:plans"),
+            },
+        )
 
 
 def send_staff_alert(kind, text):
     """Mail an alert to MEMBERSHIP_ALERTS_EMAIL (nobody when empty: the log line is all)."""
-    return send(
-        "staff_alert",
-        settings.MEMBERSHIP_ALERTS_EMAIL,
-        {"kind": kind, "text": text, "admin_url": page_url("admin:index")},
-    )
+    with translation.override(settings.LANGUAGE_CODE):
+        return send(
+            "staff_alert",
+            settings.MEMBERSHIP_ALERTS_EMAIL,
+            {"kind": kind, "text": text, "admin_url": page_url("admin:index")},
+        )

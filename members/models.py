@@ -43,6 +43,13 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField(_("email address"), unique=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("The site language they signed up in; emails to them are written in it."),
+    )
     payment_disputed_at = models.DateTimeField(
         _("payment disputed"),
         null=True,

@@ -46,8 +46,7 @@ def send_payment_problem_email(
         .first()
     )
     if membership is not None:
-        to, what = membership.user.email, "membership"
-        plan_name = membership.plan.name if membership.plan else ""
+        to, what, user, plan = membership.user.email, "membership", membership.user, membership.plan
     else:
         donation = (
             Donation.objects.select_related("user")
@@ -57,12 +56,13 @@ def send_payment_problem_email(
         if donation is None:
             return 0
         to = donation.user.email if donation.user else donation.email
-        what, plan_name = "donation", ""
+        what, user, plan = "donation", donation.user, None
     return emails.send_payment_problem(
         problem,
         to=to,
         what=what,
-        plan_name=plan_name,
+        user=user,
+        plan=plan,
         invoice_url=invoice_url,
         amount=emails.money(amount, currency) if amount else "",
         next_attempt=datetime.fromtimestamp(next_attempt, tz=UTC) if next_attempt else None,

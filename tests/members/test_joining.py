@@ -256,6 +256,19 @@ def test_new_reader_signs_up_in_the_join_flow_and_goes_on_to_checkout(
     assert mail.to == ["new.member@example.com"] and "/accounts/confirm-email/" in mail.body
 
 
+def test_the_language_a_reader_joins_in_is_remembered_for_their_emails(client, price, fake):
+    client.post("/ru/membership/join/", {"price": price.pk, "attempt": str(uuid.uuid4())})
+    client.post(
+        "/ru/membership/join/sign-up/",
+        {"email": "chitatel@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert User.objects.get(email="chitatel@example.com").language == "ru"
+    other = Client()
+    join(other, price)
+    sign_up(other, email="reader.en@example.com")
+    assert User.objects.get(email="reader.en@example.com").language == "en"
+
+
 def test_signing_up_twice_in_a_row_pays_for_the_same_account(client, price, fake):
     join(client, price)
     first = sign_up(client)

@@ -107,6 +107,19 @@ def test_emails_are_in_the_sites_language_whatever_the_delivery_asks_for(client,
     assert "/ru/" not in email.body
 
 
+def test_a_member_who_signed_up_in_russian_is_written_to_in_russian(client, mailoutbox):
+    membership = a_member_subscription(status="incomplete")
+    User.objects.filter(pk=membership.user_id).update(language="ru")
+    plan = membership.plan
+    plan.name_ru = "Сторонник"
+    plan.save()
+    deliver(client, make_event("customer.subscription.updated", subscription(status="active")))
+    [email] = mailoutbox
+    assert "Сторонник" in email.body
+    assert "https://testserver/ru/membership/account/" in email.body
+    assert not email.subject.startswith("Welcome")
+
+
 def test_links_in_emails_use_the_first_named_host_of_the_site(client, mailoutbox, settings):
     settings.ALLOWED_HOSTS = [".example.org", "*", "news.example.org", "testserver"]
     a_member_subscription(status="incomplete")
