@@ -294,7 +294,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def _refuse(self, request, article, reason):
         self.message_user(
             request,
-            format_lazy("“{}”: {}", article.headline, reason),
+            _("“%(headline)s”: %(reason)s") % {"headline": article.headline, "reason": reason},
             level=messages.ERROR,
         )
 
@@ -303,7 +303,9 @@ class ArticleAdmin(SimpleHistoryAdmin):
         problems = article.publication_problems()
         if problems:
             self._refuse(
-                request, article, format_lazy("{} {}", _("not published:"), " ".join(problems))
+                request,
+                article,
+                _("not published: %(problems)s") % {"problems": " ".join(problems)},
             )
         return bool(problems)
 
@@ -453,9 +455,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
         # are those standing when the next revision began.
         following = article.history.filter(history_date__gt=record.history_date)
         until = following.order_by("history_date").values_list("history_date", flat=True).first()
-        bylines = ArticleAuthor.history.as_of(until or timezone.now()).filter(
-            article_id=article.pk
-        )
+        bylines = ArticleAuthor.history.as_of(until or timezone.now()).filter(article_id=article.pk)
         article.bylines.all().delete()
         ArticleAuthor.objects.bulk_create(
             ArticleAuthor(article=article, author_id=b.author_id, position=b.position)

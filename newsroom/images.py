@@ -26,6 +26,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, ImageCms, ImageMath, ImageOps, UnidentifiedImageError
 
@@ -260,15 +261,6 @@ def _encode(image):
     return CleanedImage(ContentFile(data, name=name), clean.width, clean.height, fmt)
 
 
-def _human_size(count):
-    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
-        if count >= scale:
-            value = count / scale
-            digits = 0 if value >= 10 or value.is_integer() else 1
-            return f"{value:.{digits}f} {unit}"
-    return f"{count} bytes"
-
-
 def _human_pixels(count):
     if count >= 1_000_000:
         value = count / 1_000_000
@@ -284,7 +276,7 @@ def _too_many_bytes(size, limit):
             "The file is %(size)s, over the %(limit)s limit. "
             "Export a smaller version of the picture and upload that."
         )
-        % {"size": _human_size(size), "limit": _human_size(limit)},
+        % {"size": filesizeformat(size), "limit": filesizeformat(limit)},
         code="file_too_big",
     )
 
