@@ -161,17 +161,30 @@ class ArticleForm(forms.ModelForm):
             .order_by("-history_date", "-history_id")
             .first()
         )
-        who = str(latest.history_user) if latest and latest.history_user else _("Someone")
-        when = (
-            date_format(timezone.localtime(latest.history_date), "j E Y, H:i")
-            if latest
-            else _("a moment ago")
+        # Whole sentences for each case, so that translations can agree in gender and tense.
+        if latest is None:
+            saved = _("Someone else saved this story after you opened it.")
+        else:
+            details = {
+                "who": str(latest.history_user or ""),
+                "when": date_format(timezone.localtime(latest.history_date), "j E Y, H:i"),
+                "zone": settings.TIME_ZONE,
+            }
+            if latest.history_user:
+                saved = (
+                    _("%(who)s saved this story at %(when)s (%(zone)s), after you opened it.")
+                    % details
+                )
+            else:
+                saved = (
+                    _("Someone else saved this story at %(when)s (%(zone)s), after you opened it.")
+                    % details
+                )
+        unsaved = _(
+            "Your changes have not been saved: open the story again in a new tab to see theirs, "
+            "then make your changes there."
         )
-        return _(
-            "%(who)s saved this story at %(when)s (%(zone)s), after you opened it. Your changes "
-            "have not been saved: open the story again in a new tab to see theirs, then make "
-            "your changes there."
-        ) % {"who": who, "when": when, "zone": settings.TIME_ZONE}
+        return f"{saved} {unsaved}"
 
     def _candidate(self, cleaned_data):
         """The story as it would be saved, for the publication checks."""

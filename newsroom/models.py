@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_prose_editor.fields import ProseEditorField
 from imagefield.fields import ImageField, PPOIField
 from simple_history.models import HistoricalRecords
@@ -67,7 +68,7 @@ class Tag(Taxonomy):
 class Author(models.Model):
     """A person credited in bylines; may be linked to a staff account."""
 
-    name = models.CharField(_("name"), max_length=150)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=150)
     slug = models.SlugField(_("slug"), max_length=150, unique=True)
     bio = ProseEditorField(
         _("biography"), blank=True, config={"extensions": BIO_EXTENSIONS}, sanitize=clean_bio
