@@ -9,7 +9,7 @@ deployment guide runs it daily from cron; it is safe to run at any time and as o
 import logging
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import stripe
 from django.core.management.base import BaseCommand, CommandError
@@ -36,10 +36,6 @@ class ReadFromStripe:
 
     created: datetime
     stripe_id: str = "reconcile"
-
-
-def when(value):
-    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
 def shown(value):
@@ -178,11 +174,6 @@ def describe_donation(old, new):
     return f"{prefix}: " + ", ".join(parts)
 
 
-def subscription_price_id(subscription):
-    items = (subscription.get("items") or {}).get("data") or []
-    return webhooks.stripe_id(items[0].get("price")) if items else None
-
-
 def invoice_subscription_id(invoice):
     details = (invoice.get("parent") or {}).get("subscription_details") or {}
     # Current API versions name it under parent; older ones at the top level.
@@ -302,7 +293,7 @@ class Command(BaseCommand):
     # One object each ----------------------------------------------------------------------------
 
     def apply_session(self, session, read_at):
-        created = when(session.get("created"))
+        created = webhooks.timestamp(session.get("created"))
         if created and created < self.since:
             return  # Stripe filters on `created`; this guards against a listing that did not.
         meta = session.get("metadata") or {}
@@ -323,7 +314,7 @@ class Command(BaseCommand):
 
     def apply_subscription(self, subscription, read_at):
         subscription_id = subscription["id"]
-        price_id = subscription_price_id(subscription)
+        price_id = webhooks.subscription_price_id(subscription)
         ours = (
             (subscription.get("metadata") or {}).get("kind") in OUR_KINDS
             or (price_id and Price.objects.filter(stripe_price_id=price_id).exists())
@@ -340,7 +331,7 @@ class Command(BaseCommand):
         self.apply(webhooks.subscription_changed, subscription, ReadFromStripe(read_at), scope)
 
     def apply_invoice(self, invoice, read_at):
-        created = when(invoice.get("created"))
+        created = webhooks.timestamp(invoice.get("created"))
         if created and created < self.since:
             return
         subscription_id = invoice_subscription_id(invoice)
