@@ -44,9 +44,7 @@ def test_check_deploy_passes_with_only_the_three_production_values():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize(
-    "key", ["", "short", "django-insecure-" + "x" * 60, "a" * 64]
-)
+@pytest.mark.parametrize("key", ["", "short", "django-insecure-" + "x" * 60, "a" * 64])
 def test_refuses_to_start_without_a_real_secret_key(key):
     result = manage("check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY=key)
     assert result.returncode != 0

@@ -10,16 +10,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import stripe
 
+from tests import corpus
 from tests.fake_stripe import API_VERSION, FakeStripe, parse_params, sign
 from tests.fake_stripe.server import _ROUTES, _params_class
 
 SECRET = "whsec_test_fake"
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "stripe" / "fixtures3.json"
 
 
 class Receiver:
@@ -843,11 +842,10 @@ def test_parse_params_and_routes():
         assert _params_class(params_class) is not None, params_class
 
 
-@pytest.mark.skipif(not FIXTURES.exists(), reason="shared corpus not available")
 def test_objects_have_every_field_of_stripes_examples(client, fake):
     """Each object carries every top-level field of Stripe's example object (fixtures3.json,
     read in place)."""
-    examples = json.loads(FIXTURES.read_text())["resources"]
+    examples = corpus.stripe_fixtures()["resources"]
     _, monthly, _ = make_plan(client)
     sub = subscribe(client, fake, monthly)
     invoice = fake.get(sub.latest_invoice)

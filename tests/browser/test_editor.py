@@ -3,7 +3,6 @@
 import importlib
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -14,11 +13,10 @@ from django.test import Client
 from django.utils import timezone
 
 from newsroom.models import Article, Image
+from tests import corpus
 from tests.factories import AuthorFactory, ImageFactory, SectionFactory, jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "images"
 
 
 @pytest.fixture
@@ -157,7 +155,7 @@ def expect_focused(locator):
 def test_editor_uploads_a_picture_from_the_figure_dialog(live_server, editor_page, tmp_path):
     page = editor_page
     word_doc = tmp_path / "not-a-picture.jpg"
-    word_doc.write_bytes((CORPUS / "not-an-image-ole-word-doc.jpg").read_bytes())
+    word_doc.write_bytes(corpus.image_bytes("not-an-image-ole-word-doc.jpg"))
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(jpeg_bytes(1200, 800))
 

@@ -6,7 +6,7 @@ The part of Stripe's v1 API the project calls, in the wire format of the API ver
 stripe SDK speaks (``stripe.api_version``, 2026-10-28.endive): form-encoded requests with nested
 ``a[b][0][c]=`` keys, JSON responses, Stripe's error JSON (``{"error": {"type", "code",
 "message", "param"}}`` with 400/401/404), list objects and ``expand[]``, and idempotency keys.
-Objects are shaped like Stripe's own examples (``../shared/corpus/stripe/fixtures3.json``) and the
+Objects are shaped like Stripe's own examples (``tests/corpus/stripe/fixtures3.json``) and the
 2025+ layouts: billing periods live on subscription items (``current_period_start``/``_end``), an
 invoice names its subscription under ``parent.subscription_details.subscription`` and its lines
 name their price under ``pricing.price_details.price``; an invoice's top-level ``subscription`` is

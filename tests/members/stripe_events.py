@@ -9,18 +9,17 @@ import hmac
 import itertools
 import json
 import time
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from members.models import Customer
+from tests import corpus
 from tests.factories import MembershipFactory, PriceFactory, UserFactory
 
 SECRET = "whsec_test_newsroom_webhook_secret"
 OLD_SECRET = "whsec_test_previous_secret"
 API_VERSION = "2026-10-28.endive"
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "stripe" / "events"
 URL = "/membership/stripe/webhook/"
 
 _ids = itertools.count(1)
@@ -79,7 +78,7 @@ def post(client, event, *, secret=SECRET, timestamp=None, header=None, **extra):
 
 def corpus_event(name, **changes):
     """A corpus file as a full event with a fresh id (`*.data.json` files are wrapped)."""
-    data = json.loads((CORPUS / name).read_text())
+    data = corpus.stripe_event_payload(name)
     if name.endswith(".data.json"):
         type_ = name.split("--")[0]
         event = make_event(type_, data["object"], livemode=data["object"].get("livemode", False))

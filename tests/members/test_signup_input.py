@@ -1,9 +1,7 @@
-"""Others' bad input on the account forms (../shared/corpus/strings): form errors, never a 500."""
+"""Others' bad input on the account forms (tests/corpus/strings): form errors, never a 500."""
 
-import json
 import re
 import unicodedata
-from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -14,21 +12,13 @@ from django.test import Client
 
 from members.adapter import has_unprintable_characters
 from members.models import User
+from tests import corpus
 
 pytestmark = pytest.mark.django_db
 
-STRINGS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "strings"
 PASSWORD = "correct horse battery staple"
 SIGNUP = "/accounts/signup/"
 LOGIN = "/accounts/login/"
-
-
-def naughty_strings():
-    """Every string of the Big List of Naughty Strings (blns.txt without its comment lines)."""
-    text = (STRINGS / "blns.txt").read_bytes().decode("utf-8")
-    # Split on newlines only: some strings hold U+2028 and other characters str.splitlines()
-    # would treat as line ends.
-    return [line for line in text.split("\n") if line and not line.startswith("#")]
 
 
 def is_special(value):
@@ -44,27 +34,16 @@ def sample_of_naughty_strings():
     """Each request renders a whole page, so the corpus is sampled to keep the run short: every
     string with control, separator or astral characters, and every seventh of the others
     (scripts, SQL, right-to-left text, long strings…), about a hundred in all."""
-    strings = naughty_strings()
+    strings = corpus.naughty_strings()
     special = [value for value in strings if is_special(value)]
     others = [value for value in strings if not is_special(value)]
     return special + others[::7]
 
 
-def with_control_characters(address):
-    """The isemail set writes ASCII controls as U+2400-block symbols; map them back."""
-    return "".join(
-        chr(ord(char) - 0x2400)
-        if 0x2400 <= ord(char) < 0x2420
-        else "\x7f"
-        if char == "\u2421"
-        else char
-        for char in address
-    )
-
-
 def isemail_errors():
-    entries = json.loads((STRINGS / "isemail-addresses.json").read_text(encoding="utf-8"))
-    addresses = [entry["address"] for entry in entries if entry["category"] == "ISEMAIL_ERR"]
+    addresses = [
+        case["address"] for case in corpus.isemail_cases() if case["category"] == "ISEMAIL_ERR"
+    ]
     assert len(addresses) == 66
     return addresses
 
@@ -151,7 +130,7 @@ def test_naughty_strings_as_the_password_are_an_error_or_work(mailoutbox):
 def test_invalid_addresses_from_the_isemail_set_are_refused(spelling, mailoutbox):
     addresses = isemail_errors()
     if spelling == "with control characters":
-        addresses = [with_control_characters(address) for address in addresses]
+        addresses = [corpus.with_control_characters(address) for address in addresses]
     for address in addresses:
         response = sign_up(address)
         if response.status_code == 302:

@@ -1,4 +1,4 @@
-"""Every recorded Stripe event of the shared corpus, in both API layouts, through the webhook.
+"""Every recorded Stripe event of the corpus (tests/corpus/stripe/events), in both API layouts, through the webhook.
 
 Local rows each event refers to (user, plan price, Stripe customer, membership, payment) are
 created first, as they would exist in production. No payload causes a 500; live-mode ones are
@@ -12,12 +12,13 @@ from django.forms.models import model_to_dict
 
 from members.models import Customer, Donation, Membership, Payment, Price, StripeEvent
 from members.webhooks import HANDLERS, subscription_price_id
+from tests import corpus
 from tests.factories import MembershipFactory, PriceFactory, UserFactory
-from tests.members.stripe_events import CORPUS, corpus_event, post, stripe_settings  # noqa: F401
+from tests.members.stripe_events import corpus_event, post, stripe_settings  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
 
-FILES = sorted(path.name for path in CORPUS.glob("*.json"))
+FILES = corpus.stripe_event_files()
 
 
 def local_rows_for(event):

@@ -48,7 +48,9 @@ def test_article_page_shows_story_with_captioned_hero(client):
         headline="Border crossing reopens after three weeks",
         standfirst="Traders queue through the night.",
         hero_caption="Lorries wait at the crossing at dawn",
-        hero_image=ImageFactory(alt="A queue of lorries on a mountain road", credit="Ani Vardanyan"),
+        hero_image=ImageFactory(
+            alt="A queue of lorries on a mountain road", credit="Ani Vardanyan"
+        ),
         authors=[AuthorFactory(name="Giorgi Kapanadze")],
         body="<h2>A long wait</h2><p>Drivers said they had waited for days.</p>",
     )
@@ -106,9 +108,7 @@ def test_article_body_never_carries_script(client):
     assert "alert" not in html
 
 
-@pytest.mark.parametrize(
-    "status", [Article.Status.DRAFT, Article.Status.REVIEW]
-)
+@pytest.mark.parametrize("status", [Article.Status.DRAFT, Article.Status.REVIEW])
 def test_unpublished_stories_are_not_found_by_readers(client, reader, status):
     article = ArticleFactory(status=status, published_at=None)
     assert client.get(article.get_absolute_url()).status_code == 404
@@ -122,7 +122,9 @@ def test_future_dated_story_is_not_found_until_its_time(client):
 
 
 def test_staff_preview_drafts_with_a_clear_banner(client, editor):
-    article = ArticleFactory(headline="Unfinished story", status=Article.Status.DRAFT, published_at=None)
+    article = ArticleFactory(
+        headline="Unfinished story", status=Article.Status.DRAFT, published_at=None
+    )
     client.force_login(editor)
 
     response = client.get(article.get_absolute_url())

@@ -1,7 +1,7 @@
 """The article body: sanitised however it is saved, figures expanded for readers, and the
 picture library's JSON endpoints that the editor's figure dialog uses.
 
-Every line of the shared XSS corpus goes through a plain model save and through the admin's add
+Every line of the XSS corpus (tests/corpus/xss) goes through a plain model save and through the admin's add
 form; what is stored and what a reader gets is checked with an HTML parser, not by matching
 substrings.
 """
@@ -9,7 +9,6 @@ substrings.
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -21,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from newsroom.models import Article, Image
 from newsroom.richtext import clean_bio, clean_body, figure_image_ids
 from newsroom.templatetags.newsroom import render_body
+from tests import corpus
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -33,12 +33,9 @@ from tests.html import visible_text
 
 pytestmark = pytest.mark.django_db
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-PAYLOADS = (CORPUS / "xss" / "payloads.txt").read_text().splitlines()
-HANDLERS = (CORPUS / "xss" / "event_handlers.txt").read_text().split()
 # Every payload as it comes, and every event handler on an element the body allows.
-XSS_LINES = [line for line in PAYLOADS if line.strip()] + [
-    f'<p {handler}="alert(1)">x</p>' for handler in HANDLERS
+XSS_LINES = corpus.xss_payloads() + [
+    f'<p {handler}="alert(1)">x</p>' for handler in corpus.event_handler_names()
 ]
 
 ADD_URL = "/admin/newsroom/article/add/"
@@ -521,7 +518,7 @@ def test_an_upload_from_the_editor_is_cleaned_like_the_admins(client, editor):
 )
 def test_an_upload_that_is_not_a_picture_is_refused_with_json_errors(client, editor, name):
     client.force_login(editor)
-    data = (CORPUS / "images" / name).read_bytes()
+    data = corpus.image_bytes(name)
 
     response = client.post(LIBRARY_URL, upload_data(name, data))
 

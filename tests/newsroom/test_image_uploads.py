@@ -1,13 +1,12 @@
 """Editors upload pictures through the admin; what is stored carries pixels and nothing else.
 
-Every file of the shared image corpus goes through the real admin add view: each is either stored
+Every file of the image corpus (tests/corpus/images) goes through the real admin add view: each is either stored
 as a clean picture (no EXIF, no GPS, upright, shown on an article page) or refused with a form
 error that tells the editor what is wrong, and then nothing is left in storage.
 """
 
 import hashlib
 import io
-import json
 import mimetypes
 import os
 import re
@@ -24,15 +23,13 @@ from PIL.PngImagePlugin import PngInfo
 
 from newsroom.images import clean_upload
 from newsroom.models import Image
+from tests import corpus
 from tests.factories import ArticleFactory, jpeg_bytes
 from tests.html import visible_text
 
 pytestmark = pytest.mark.django_db
 
-# The repository is cloned with the shared folder beside it: /work/main/tests/newsroom/… →
-# /work/shared/corpus/images.
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "images"
-MANIFEST = json.loads((CORPUS / "manifest.json").read_text())["files"]
+MANIFEST = list(corpus.image_manifest().values())
 ADD_URL = "/admin/newsroom/image/add/"
 STORED_NAME = re.compile(r"^images/([0-9a-f]{2})/([0-9a-f]{64})\.(jpeg|png)$")
 # What the upload must not bring along: EXIF, XMP, Photoshop/IPTC, ICC, comments, PNG text.
@@ -101,7 +98,7 @@ def assert_clean_picture(data):
 def test_every_corpus_upload_is_stored_clean_or_refused_with_a_form_error(
     client, editor, new_images, case
 ):
-    data = (CORPUS / case["file"]).read_bytes()
+    data = corpus.image_bytes(case["file"])
     assert hashlib.sha256(data).hexdigest() == case["sha256"]
     client.force_login(editor)
     before = media_files()
@@ -162,7 +159,7 @@ def test_every_corpus_upload_is_stored_clean_or_refused_with_a_form_error(
 
 def test_orientation_files_are_stored_upright(client, editor, new_images):
     client.force_login(editor)
-    data = (CORPUS / "jpeg-exif-orientation8-2x1.jpg").read_bytes()
+    data = corpus.image_bytes("jpeg-exif-orientation8-2x1.jpg")
     assert PillowImage.open(io.BytesIO(data)).size == (2, 1)
 
     assert upload(client, "sideways.jpg", data).status_code == 302
@@ -174,7 +171,7 @@ def test_orientation_files_are_stored_upright(client, editor, new_images):
 def test_a_file_over_the_byte_limit_is_refused_with_the_sizes(client, editor, settings, new_images):
     settings.IMAGE_MAX_BYTES = 5 * 1024
     client.force_login(editor)
-    data = (CORPUS / "baseline__hopper.jpg").read_bytes()  # 6412 bytes
+    data = corpus.image_bytes("baseline__hopper.jpg")  # 6412 bytes
 
     response = upload(client, "hopper.jpg", data)
 
@@ -192,7 +189,7 @@ def test_a_picture_over_the_pixel_limit_is_refused_with_the_numbers(
 ):
     settings.IMAGE_MAX_PIXELS = 10_000
     client.force_login(editor)
-    data = (CORPUS / "baseline__hopper.jpg").read_bytes()  # 128 × 128 = 16,384 pixels
+    data = corpus.image_bytes("baseline__hopper.jpg")  # 128 × 128 = 16,384 pixels
 
     response = upload(client, "hopper.jpg", data)
 
@@ -205,7 +202,7 @@ def test_a_picture_over_the_pixel_limit_is_refused_with_the_numbers(
 
 def test_decompression_bomb_is_refused_before_decoding(client, editor):
     client.force_login(editor)
-    data = (CORPUS / "gif-decompression-bomb-65535x66601.gif").read_bytes()
+    data = corpus.image_bytes("gif-decompression-bomb-65535x66601.gif")
 
     response = upload(client, "bomb.gif", data)
 
@@ -216,7 +213,7 @@ def test_decompression_bomb_is_refused_before_decoding(client, editor):
 def test_svg_and_documents_are_refused_with_what_to_upload_instead(client, editor):
     client.force_login(editor)
     for name in ["svg-xss-cdata-script.svg", "not-an-image-ole-word-doc.jpg"]:
-        response = upload(client, name, (CORPUS / name).read_bytes())
+        response = upload(client, name, corpus.image_bytes(name))
         assert file_errors(response) == [
             "This file is not an image we can use (SVG and documents are not accepted): "
             "upload a JPEG, PNG, WebP, AVIF or GIF."
@@ -225,14 +222,14 @@ def test_svg_and_documents_are_refused_with_what_to_upload_instead(client, edito
 
 def test_heic_photo_is_refused_with_advice_for_iphone_users(client, editor):
     client.force_login(editor)
-    response = upload(client, "IMG_0001.HEIC", (CORPUS / "heic-hevc.heic").read_bytes())
+    response = upload(client, "IMG_0001.HEIC", corpus.image_bytes("heic-hevc.heic"))
     [error] = file_errors(response)
     assert "HEIC" in error and "JPEG" in error
 
 
 def test_damaged_file_is_refused_as_damaged(client, editor):
     client.force_login(editor)
-    response = upload(client, "cut.jpg", (CORPUS / "jpeg-truncated-progressive.jpg").read_bytes())
+    response = upload(client, "cut.jpg", corpus.image_bytes("jpeg-truncated-progressive.jpg"))
     [error] = file_errors(response)
     assert error.startswith("The file is damaged or incomplete")
 
@@ -284,7 +281,7 @@ def test_alt_text_is_required(client, editor, new_images):
 
 def test_reader_without_admin_rights_cannot_upload(client, reader, new_images):
     client.force_login(reader)
-    data = (CORPUS / "baseline__hopper.jpg").read_bytes()
+    data = corpus.image_bytes("baseline__hopper.jpg")
 
     assert client.get(ADD_URL).status_code != 200
     response = upload(client, "hopper.jpg", data)

@@ -1,6 +1,6 @@
 """Plain-text fields take anything people paste, and pages show it as text.
 
-Every line of the shared "big list of naughty strings" goes through the admin article form in the
+Every line of the "big list of naughty strings" goes through the admin article form in the
 headline, the standfirst, the hero caption and the SEO title and description: it is stored as
 typed (surrounding whitespace trimmed, as every Django text field does) and rendered escaped, or
 the form refuses it with a clear error on that field. Never a server error.
@@ -12,7 +12,6 @@ refusal is the length check), and one real request shows that such a refusal ren
 """
 
 from collections import deque
-from pathlib import Path
 
 import pytest
 from django.contrib import admin
@@ -20,17 +19,14 @@ from django.test import RequestFactory
 from django.utils.html import escape
 
 from newsroom.models import Article
+from tests import corpus
 from tests.admin_forms import ARTICLES, new_article_data
 from tests.factories import ImageFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "strings" / "blns.txt"
-LINES = [
-    line
-    for line in CORPUS.read_text(encoding="utf-8").split("\n")
-    if line.strip() and not line.startswith("#")
-]
+# Lines of white space only are left out: every field here strips its value.
+LINES = [line for line in corpus.naughty_strings() if line.strip()]
 FIELDS = ["headline", "standfirst", "hero_caption", "seo_title", "seo_description"]
 # Where the article page shows each field (the SEO fields are not on the page yet).
 RENDERED = {"headline", "standfirst", "hero_caption"}
