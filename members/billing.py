@@ -1,11 +1,17 @@
-"""Calls to Stripe: the client, customers, Checkout and Customer Portal sessions, cancellations.
+"""Stripe: the only module that imports its SDK.
 
-The only module that talks to Stripe's API (webhooks only listen). Every call that a double-click,
-a retried request or a re-run could repeat passes a deterministic idempotency key, so Stripe
-answers a repeat with the first call's result instead of acting twice (the SDK's own random key
-only covers its own retries).
+The client, the webhook's signature check, customers, Checkout and Customer Portal sessions,
+cancellations, the catalogue calls of `stripe_setup` and the listings of `stripe_reconcile`.
+What comes back is plain data (dicts), and every failure of Stripe's is raised as one of the
+`BillingError`s below, which say what went wrong and what to do.
+
+Every call that a double-click, a retried request or a re-run could repeat passes a
+deterministic idempotency key, so Stripe answers a repeat with the first call's result instead
+of acting twice (the SDK's own random key only covers its own retries).
 """
 
+import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -16,32 +22,97 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
 from .models import Customer, Donation, Membership
+from .payloads import KIND_DONATION, KIND_MEMBERSHIP
 
 logger = logging.getLogger(__name__)
-
-KIND_MEMBERSHIP = "membership"
-KIND_DONATION = "donation"
 
 # Stripe Checkout's own interface languages that match the site's; others fall back to "auto".
 CHECKOUT_LOCALES = {"en", "ru"}
 
+# The signature check's window: a delivery signed longer ago than this is refused (a replay).
+SIGNATURE_TOLERANCE = 300
 
-class StripeNotConfigured(Exception):
-    """Payments cannot start: a key or a Stripe price is missing. The message tells the operator
-    what to do; readers get a polite "not available" page."""
+
+class BillingError(Exception):
+    """Stripe cannot be used for this now. The message tells the operator what happened and what
+    to do; readers get a polite "not available" page."""
+
+
+class StripeNotConfigured(BillingError):
+    """A key or a Stripe price is missing."""
+
+
+class StripeUnavailable(BillingError):
+    """Stripe refused a request or did not answer (the SDK's error is the `__cause__`)."""
+
+
+class StripeKeyRefused(StripeUnavailable):
+    """Stripe does not accept the secret key."""
+
+
+class StripeUnreachable(StripeUnavailable):
+    """Stripe could not be reached."""
 
 
 class NoBillingAccount(Exception):
     """The user has never paid through Stripe, so there is no customer (or portal) to open."""
 
 
-def client():
-    """A Stripe client for the configured key; pointed at the fake Stripe in tests."""
+@contextlib.contextmanager
+def _stripe_errors():
+    """Raise the SDK's errors as `BillingError`s, so that no caller needs the SDK."""
+    try:
+        yield
+    except stripe.AuthenticationError as error:
+        raise StripeKeyRefused(
+            "Stripe refused the secret key: check STRIPE_SECRET_KEY (sk_test_… or sk_live_…)."
+        ) from error
+    except stripe.APIConnectionError as error:
+        raise StripeUnreachable(
+            f"Could not reach Stripe ({error.user_message or error})."
+        ) from error
+    except stripe.StripeError as error:
+        raise StripeUnavailable(
+            f"Stripe refused a request: {error.user_message or error}."
+        ) from error
+
+
+def _speaks_to_stripe(function):
+    """Decorate a function that calls Stripe: its SDK errors become `BillingError`s."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with _stripe_errors():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def check_configured():
+    """Raise StripeNotConfigured, saying what to set, unless a secret key is configured."""
     if not settings.STRIPE_SECRET_KEY:
         raise StripeNotConfigured(
             "Stripe is not configured: set STRIPE_SECRET_KEY (sk_test_… or sk_live_…); "
             "see docs/stripe.md."
         )
+
+
+@contextlib.contextmanager
+def quiet_sdk_logs(verbosity):
+    """Below -v3, keep the SDK's line per request (INFO) out of a command's own report."""
+    sdk_logger = logging.getLogger("stripe")
+    level = sdk_logger.level
+    if verbosity < 3:
+        sdk_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        sdk_logger.setLevel(level)
+
+
+def client():
+    """A Stripe client for the configured key; pointed at the fake Stripe in tests."""
+    check_configured()
     options = {}
     if settings.STRIPE_API_BASE:
         base = settings.STRIPE_API_BASE.rstrip("/")
@@ -56,8 +127,7 @@ def client():
 def check_can_sell(price):
     """Raise StripeNotConfigured unless a Checkout for `price` could start (checked before a
     reader is asked to sign up, so nobody makes an account for a payment that cannot happen)."""
-    if not settings.STRIPE_SECRET_KEY:
-        client()  # raises, saying what to set
+    check_configured()
     if not price.stripe_price_id:
         raise StripeNotConfigured(
             f"Price {price.lookup_key} has no Stripe price yet: run `python manage.py stripe_setup`."
@@ -73,6 +143,7 @@ def idempotency_key(scope, *parts, params=None):
     return f"newsroom-{scope}-{hashlib.sha256(material.encode()).hexdigest()[:40]}"
 
 
+@_speaks_to_stripe
 def customer_id_for(user):
     """The user's one Stripe customer id, created at Stripe on first use (one per user, ever)."""
     existing = Customer.objects.filter(user=user).values_list("stripe_customer_id", flat=True)
@@ -96,6 +167,7 @@ def checkout_locale(language):
     return language if language in CHECKOUT_LOCALES else "auto"
 
 
+@_speaks_to_stripe
 def membership_checkout(user, price, *, attempt, success_url, cancel_url, language):
     """A Checkout session (subscription mode) for `user` to pay `price`.
 
@@ -123,9 +195,10 @@ def membership_checkout(user, price, *, attempt, success_url, cancel_url, langua
         params=params,
         options={"idempotency_key": idempotency_key("checkout", attempt, params=params)},
     )
-    return session
+    return session.to_dict()
 
 
+@_speaks_to_stripe
 def donation_checkout(
     *, user, amount, currency, recurring, attempt, success_url, cancel_url, language
 ):
@@ -165,9 +238,10 @@ def donation_checkout(
         params=params,
         options={"idempotency_key": idempotency_key("donation", attempt, params=params)},
     )
-    return session
+    return session.to_dict()
 
 
+@_speaks_to_stripe
 def portal_url(user, *, return_url, language):
     """A Customer Portal session for the user's own Stripe customer (never one named by a form)."""
     customer = Customer.objects.filter(user=user).first()
@@ -180,7 +254,7 @@ def portal_url(user, *, return_url, language):
             "locale": checkout_locale(language),
         }
     )
-    return session.url
+    return session["url"]
 
 
 def open_subscription_ids(user):
@@ -198,6 +272,7 @@ def open_subscription_ids(user):
     return [subscription_id for subscription_id in ids if subscription_id]
 
 
+@_speaks_to_stripe
 def cancel_subscriptions(user):
     """Cancel at once every subscription that could still charge the user (account deletion).
 
@@ -218,5 +293,130 @@ def cancel_subscriptions(user):
                 )
                 continue
             current = stripe_client.v1.subscriptions.retrieve(subscription_id)
-            if current.status not in Membership.TERMINAL_STATUSES:
+            if current["status"] not in Membership.TERMINAL_STATUSES:
                 raise
+
+
+# The webhook's signature ------------------------------------------------------------------------
+
+
+def verified_event(body, signature, secrets):
+    """The event as plain data if `signature` is valid for the exact `body` bytes with one of
+    `secrets`, else None (and a log line saying why)."""
+    for secret in secrets:
+        try:
+            stripe.Webhook.construct_event(
+                payload=body, sig_header=signature, secret=secret, tolerance=SIGNATURE_TOLERANCE
+            )
+        except stripe.SignatureVerificationError:
+            continue
+        except Exception:
+            # Validly signed but not an event (not UTF-8, not JSON, not an object).
+            logger.warning("Stripe webhook: signed body is not a valid event.")
+            return None
+        data = json.loads(body)
+        if not isinstance(data, dict) or not data.get("id") or not data.get("type"):
+            logger.warning("Stripe webhook: signed body lacks an event id or type.")
+            return None
+        if not isinstance(data.get("data"), dict) or not isinstance(
+            data["data"].get("object"), dict
+        ):
+            logger.warning("Stripe webhook: event %s has no data object.", data["id"])
+            return None
+        return data
+    logger.info("Stripe webhook: signature missing, malformed, stale or wrong; refused.")
+    return None
+
+
+# The catalogue (stripe_setup) -------------------------------------------------------------------
+
+# Stripe accepts at most 10 lookup keys per price listing.
+LOOKUP_KEYS_PER_REQUEST = 10
+
+
+def _missing_is_none(retrieve, object_id):
+    try:
+        return retrieve(object_id).to_dict()
+    except stripe.InvalidRequestError as error:
+        if error.code == "resource_missing":
+            return None
+        raise
+
+
+@_speaks_to_stripe
+def retrieve_product(product_id):
+    """The product, or None when Stripe has none with that id."""
+    return _missing_is_none(client().v1.products.retrieve, product_id)
+
+
+@_speaks_to_stripe
+def create_product(params, *, idempotency_key):
+    options = {"idempotency_key": idempotency_key}
+    return client().v1.products.create(params=params, options=options).to_dict()
+
+
+@_speaks_to_stripe
+def update_product(product_id, changes):
+    # No fixed idempotency key: the same change may be needed again later (archive, restore,
+    # archive), and a replayed key would skip it.
+    return client().v1.products.update(product_id, params=changes).to_dict()
+
+
+@_speaks_to_stripe
+def prices_by_lookup_key(lookup_keys):
+    """{lookup key: price} of the Stripe prices that carry these lookup keys."""
+    stripe_client = client()
+    found = {}
+    for start in range(0, len(lookup_keys), LOOKUP_KEYS_PER_REQUEST):
+        chunk = lookup_keys[start : start + LOOKUP_KEYS_PER_REQUEST]
+        listing = stripe_client.v1.prices.list(params={"lookup_keys": chunk, "limit": 100})
+        for price in listing.auto_paging_iter():
+            found[price["lookup_key"]] = price.to_dict()
+    return found
+
+
+@_speaks_to_stripe
+def retrieve_price(price_id):
+    """The price, or None when Stripe has none with that id."""
+    return _missing_is_none(client().v1.prices.retrieve, price_id)
+
+
+@_speaks_to_stripe
+def create_price(params, *, idempotency_key):
+    options = {"idempotency_key": idempotency_key}
+    return client().v1.prices.create(params=params, options=options).to_dict()
+
+
+@_speaks_to_stripe
+def set_price_active(price_id, active):
+    return client().v1.prices.update(price_id, params={"active": active}).to_dict()
+
+
+# Listings (stripe_reconcile) --------------------------------------------------------------------
+
+# Objects per list request: Stripe's maximum, so a large account needs few requests.
+PAGE_SIZE = 100
+
+
+def _every(list_method, params):
+    """Every object of a listing as plain data, page after page."""
+    with _stripe_errors():
+        for obj in list_method(params={**params, "limit": PAGE_SIZE}).auto_paging_iter():
+            yield obj.to_dict()
+
+
+def completed_checkout_sessions(since):
+    """Complete Checkout sessions created since `since` (an aware datetime)."""
+    created = {"gte": int(since.timestamp())}
+    return _every(client().v1.checkout.sessions.list, {"status": "complete", "created": created})
+
+
+def all_subscriptions():
+    """Every subscription of the account, whatever its status."""
+    return _every(client().v1.subscriptions.list, {"status": "all"})
+
+
+def paid_invoices(since):
+    """Paid invoices created since `since` (an aware datetime)."""
+    created = {"gte": int(since.timestamp())}
+    return _every(client().v1.invoices.list, {"status": "paid", "created": created})

@@ -4,9 +4,9 @@ Webhook handlers never send mail themselves: they enqueue a task (members.tasks)
 transaction that changes the data; the task re-reads its rows and calls one of the functions
 here, which render `templates/members/email/<name>_subject.txt` and `_body.txt` and send.
 
-Mail goes out in the site's default language (LANGUAGE_CODE): members have no stored language
-preference yet. Links are absolute, built from the first concrete host in ALLOWED_HOSTS because a
-task has no request to build them from.
+Mail to a member goes out in the language they signed up in (`User.language`, else the site's
+LANGUAGE_CODE); mail to staff in LANGUAGE_CODE. Links are absolute (SITE_URL, else the first
+concrete host in ALLOWED_HOSTS) because a task has no request to build them from.
 """
 
 import logging
@@ -19,6 +19,8 @@ from django.core.validators import validate_email
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+
+from .money import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +107,6 @@ def send(name, recipients, context):
     return EmailMessage(subject=subject, body=body, to=recipients).send()
 
 
-def money(amount, currency):
-    """Minor units as "5.00 EUR" (the project's currencies all have two decimals)."""
-    return f"{int(amount or 0) / 100:.2f} {str(currency or '').upper()}".strip()
-
-
 def send_welcome(membership):
     """Welcome a new member: what they joined, when it renews, where to manage it."""
     with translation.override(language_of(membership.user)):
@@ -126,10 +123,20 @@ def send_welcome(membership):
 
 
 def send_payment_problem(
-    problem, *, to, what, user=None, plan=None, invoice_url="", amount="", next_attempt=None
+    problem,
+    *,
+    to,
+    what,
+    user=None,
+    plan=None,
+    invoice_url="",
+    amount=0,
+    currency="",
+    next_attempt=None,
 ):
     """Tell a member or donor a renewal failed (`problem="failed"`) or needs their bank's
-    confirmation (`"action_required"`), with the link to put it right."""
+    confirmation (`"action_required"`), with the link to put it right. `amount` is in minor
+    units of `currency` (0 when unknown)."""
     with translation.override(language_of(user)):
         return send(
             f"payment_{problem}",
@@ -138,7 +145,7 @@ def send_payment_problem(
                 "what": what,
                 "plan_name": plan.name if plan else "",
                 "invoice_url": external_link(invoice_url),
-                "amount": amount,
+                "amount": format_money(amount, currency) if amount else "",
                 "next_attempt": next_attempt,
             },
         )

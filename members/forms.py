@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Currency, Price
 
-
 ATTEMPT_ERRORS = {
     "required": _("This form has expired. Please send it again."),
     "invalid": _("This form has expired. Please send it again."),

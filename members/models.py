@@ -1,3 +1,4 @@
+import enum
 from datetime import timedelta
 
 from django.conf import settings
@@ -7,6 +8,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .money import format_money
 
 
 class UserManager(BaseUserManager):
@@ -137,7 +140,7 @@ class Price(models.Model):
         verbose_name_plural = _("prices")
 
     def __str__(self):
-        return f"{self.plan} · {self.amount / 100:.2f} {self.currency.upper()}/{self.interval}"
+        return f"{self.plan} · {format_money(self.amount, self.currency)}/{self.interval}"
 
     def save(self, *args, **kwargs):
         if not self.lookup_key:
@@ -172,6 +175,45 @@ def months_before(moment, months):
     next_month = moment.replace(day=1, year=year + (month == 12), month=month % 12 + 1)
     last_day = (next_month - timedelta(days=1)).day
     return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+class StateChange(enum.Enum):
+    """What applying a Stripe subscription's state did to a membership."""
+
+    SKIPPED = "skipped"
+    CHANGED = "changed"
+    STARTED = "started"
+    ENDED = "ended"
+
+
+class MirrorsStripeSubscription:
+    """Rules for a row that copies a Stripe subscription's status (a membership, a monthly
+    gift), whatever brings the state: a webhook event, or `stripe_reconcile` reading Stripe.
+
+    Stripe's events can arrive late and out of order. `stripe_updated` holds the time of the
+    newest state applied, so an older one is skipped; an end is final whatever its time.
+    """
+
+    # Stripe never brings a subscription back from these.
+    TERMINAL_STATUSES = ["canceled", "incomplete_expired"]
+
+    def takes_stripe_state(self, status, as_of):
+        """Whether Stripe's `status`, as of `as_of`, may replace what this row holds."""
+        if self.status in self.TERMINAL_STATUSES:
+            return status == self.status
+        # Stripe's times have one-second resolution: a state of the same second is applied,
+        # and the rule above keeps a same-second "updated" from undoing a cancellation.
+        return (
+            self.pk is None
+            or status in self.TERMINAL_STATUSES
+            or self.stripe_updated is None
+            or as_of >= self.stripe_updated
+        )
+
+    def note_stripe_state_time(self, as_of):
+        """Remember `as_of` as the time of the newest state applied."""
+        if self.stripe_updated is None or as_of > self.stripe_updated:
+            self.stripe_updated = as_of
 
 
 class MembershipQuerySet(models.QuerySet):
@@ -216,7 +258,7 @@ class MembershipQuerySet(models.QuerySet):
         return self.filter(kind=Membership.Kind.SUBSCRIPTION)
 
 
-class Membership(models.Model):
+class Membership(MirrorsStripeSubscription, models.Model):
     """A user's membership: a Stripe subscription to a plan price, or a complimentary grant.
 
     Stripe is the source of truth for subscriptions; webhooks copy its state here, and
@@ -240,8 +282,8 @@ class Membership(models.Model):
         COMPLIMENTARY = "complimentary", _("complimentary")
 
     GRANTING_STATUSES = [Status.ACTIVE, Status.TRIALING]
-    # Stripe never brings a subscription back from these.
-    TERMINAL_STATUSES = [Status.CANCELED, Status.INCOMPLETE_EXPIRED]
+    # Statuses a membership can only reach after it gave access; ending from one of them is news.
+    HAD_ACCESS_STATUSES = [*GRANTING_STATUSES, Status.PAST_DUE, Status.UNPAID, Status.PAUSED]
     # Statuses of a subscription that once gave access and no longer does (or soon won't).
     ENDED_STATUSES = [Status.CANCELED, Status.UNPAID, Status.PAUSED, Status.PAST_DUE]
 
@@ -307,8 +349,57 @@ class Membership(models.Model):
         plan = self.plan or _("no plan")
         return f"{self.user} · {plan} · {self.get_status_display()}"
 
+    def apply_stripe_state(
+        self,
+        *,
+        status,
+        price,
+        customer_id,
+        current_period_end,
+        cancel_at_period_end,
+        canceled_at,
+        ended_at,
+        as_of,
+    ):
+        """Copy a Stripe subscription's state, as of `as_of`, onto this membership and save it.
 
-class Donation(models.Model):
+        Returns what it means for the member: STARTED when the membership gives access for the
+        first time (coming back from past due or paused is not a start), ENDED when it ends
+        after it gave access or took money (once: an end is final), CHANGED otherwise, or
+        SKIPPED when the state is older than the stored one or would revive an ended
+        subscription. A `price` of None (not a plan price) keeps the row but gives no access.
+        """
+        if not self.takes_stripe_state(status, as_of):
+            return StateChange.SKIPPED
+        if status not in self.Status.values or status == self.Status.COMPLIMENTARY:
+            raise ValueError(f"Unknown subscription status {status!r}.")
+        previous = self.status if self.pk else None
+        self.plan = price.plan if price else None
+        self.price = price
+        self.status = status
+        self.stripe_customer_id = customer_id or ""
+        self.current_period_end = current_period_end
+        self.cancel_at_period_end = cancel_at_period_end
+        self.canceled_at = canceled_at
+        self.ended_at = ended_at
+        self.note_stripe_state_time(as_of)
+        self.save()
+        if (
+            price is not None
+            and status in self.GRANTING_STATUSES
+            and previous in (None, self.Status.INCOMPLETE)
+        ):
+            return StateChange.STARTED
+        if (
+            status in self.TERMINAL_STATUSES
+            and previous not in self.TERMINAL_STATUSES
+            and (previous in self.HAD_ACCESS_STATUSES or self.payments.exists())
+        ):
+            return StateChange.ENDED
+        return StateChange.CHANGED
+
+
+class Donation(MirrorsStripeSubscription, models.Model):
     """A one-off or recurring gift. A recurring donation is a Stripe subscription, not a membership."""
 
     class Status(models.TextChoices):
@@ -363,7 +454,19 @@ class Donation(models.Model):
 
     def __str__(self):
         kind = _("monthly") if self.recurring else _("one-off")
-        return f"{self.amount / 100:.2f} {self.currency.upper()} {kind} · {self.email or self.user}"
+        return f"{format_money(self.amount, self.currency)} {kind} · {self.email or self.user}"
+
+    def apply_stripe_status(self, status, as_of):
+        """Copy a monthly gift's subscription status, as of `as_of`, and save; returns False
+        when the status is older than the stored one or would revive an ended gift."""
+        if status not in self.Status.values:
+            raise ValueError(f"Unknown subscription status {status!r}.")
+        if not self.takes_stripe_state(status, as_of):
+            return False
+        self.status = status
+        self.note_stripe_state_time(as_of)
+        self.save()
+        return True
 
 
 class Payment(models.Model):
@@ -433,7 +536,7 @@ class Payment(models.Model):
         indexes = [models.Index(fields=["kind", "paid_at"])]
 
     def __str__(self):
-        return f"{self.stripe_id} · {self.amount / 100:.2f} {self.currency.upper()}"
+        return f"{self.stripe_id} · {format_money(self.amount, self.currency)}"
 
 
 class StripeEvent(models.Model):

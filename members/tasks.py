@@ -64,7 +64,8 @@ def send_payment_problem_email(
         user=user,
         plan=plan,
         invoice_url=invoice_url,
-        amount=emails.money(amount, currency) if amount else "",
+        amount=amount,
+        currency=currency,
         next_attempt=datetime.fromtimestamp(next_attempt, tz=UTC) if next_attempt else None,
     )
 

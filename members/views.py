@@ -10,7 +10,6 @@ import logging
 import uuid
 from datetime import timedelta
 
-import stripe
 from allauth.account import app_settings as allauth_settings
 from allauth.account.decorators import reauthentication_required
 from allauth.account.models import EmailAddress
@@ -60,7 +59,7 @@ def unavailable(request, error):
     if isinstance(error, billing.StripeNotConfigured):
         logger.error("Payments are not available: %s", error)
     else:
-        logger.exception("Stripe refused or did not answer a request.")
+        logger.error("Payments are not available: %s", error, exc_info=error.__cause__)
     return render(request, "members/payments_unavailable.html", status=503)
 
 
@@ -179,10 +178,10 @@ def start_checkout(request, user, price, attempt):
             cancel_url=absolute(request, "members:plans") + "?canceled",
             language=get_language(),
         )
-    except (billing.StripeNotConfigured, stripe.StripeError) as error:
+    except billing.BillingError as error:
         return unavailable(request, error)
     request.session[JOIN_CHECKOUT_STARTED] = True
-    return redirect(session.url)
+    return redirect(session["url"])
 
 
 class JoinSignupView(SignupView):
@@ -294,10 +293,10 @@ def start_donation(request, form):
             cancel_url=absolute(request, "members:donate"),
             language=get_language(),
         )
-    except (billing.StripeNotConfigured, stripe.StripeError) as error:
+    except billing.BillingError as error:
         return unavailable(request, error)
-    request.session[DONATION_SESSION] = session.id
-    return redirect(session.url)
+    request.session[DONATION_SESSION] = session["id"]
+    return redirect(session["url"])
 
 
 @never_cache
@@ -363,7 +362,7 @@ def open_portal(request):
             request, _("You have not paid us through Stripe yet, so there is nothing to manage.")
         )
         return redirect("members:account")
-    except (billing.StripeNotConfigured, stripe.StripeError) as error:
+    except billing.BillingError as error:
         return unavailable(request, error)
     return redirect(url)
 
@@ -438,7 +437,7 @@ def account_delete(request):
             return redirect("members:account-delete")
         try:
             billing.cancel_subscriptions(user)
-        except (billing.StripeNotConfigured, stripe.StripeError) as error:
+        except billing.BillingError as error:
             return unavailable(request, error)
         with transaction.atomic():
             Donation.objects.filter(user=user).update(user=None, email="")

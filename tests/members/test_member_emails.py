@@ -150,7 +150,7 @@ def test_a_failed_renewal_is_mailed_once_with_the_invoice_and_account_links(clie
     [email] = mailoutbox
     assert email.to == ["member@example.com"]
     assert email.subject == f"{NAME}: your payment did not go through"
-    assert "your membership of The Highland Courier (Supporter).\nAmount: 5.00 EUR\n" in email.body
+    assert "your membership of The Highland Courier (Supporter).\nAmount: €5\n" in email.body
     assert failed["hosted_invoice_url"] in email.body
     assert ACCOUNT_URL in email.body
     assert "We will try again on" in email.body
@@ -197,7 +197,7 @@ def test_a_failed_monthly_donation_is_mailed_to_the_donor(client, mailoutbox):
     deliver(client, make_event("invoice.payment_failed", failed))
     [email] = mailoutbox
     assert email.to == ["giver@example.com"]
-    assert "monthly donation to The Highland Courier.\nAmount: 10.00 EUR\n" in email.body
+    assert "monthly donation to The Highland Courier.\nAmount: €10\n" in email.body
 
 
 def test_an_invoice_link_that_is_not_a_web_address_is_left_out_of_the_email(client, mailoutbox):

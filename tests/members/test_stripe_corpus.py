@@ -11,7 +11,8 @@ import pytest
 from django.forms.models import model_to_dict
 
 from members.models import Customer, Donation, Membership, Payment, Price, StripeEvent
-from members.webhooks import HANDLERS, subscription_price_id
+from members.payloads import subscription_price_id
+from members.webhooks import HANDLERS
 from tests import corpus
 from tests.factories import MembershipFactory, PriceFactory, UserFactory
 from tests.members.stripe_events import corpus_event, post, stripe_settings  # noqa: F401

@@ -4,14 +4,13 @@ import json
 import logging
 import threading
 import time
-from types import SimpleNamespace
 
 import pytest
 from django.db import connection, connections, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from members import webhooks
+from members import sync, webhooks
 from members.models import Customer, Donation, Membership, Payment, StripeEvent, User
 from tests.factories import PriceFactory, UserFactory
 from tests.members.stripe_events import (  # noqa: F401
@@ -315,8 +314,8 @@ def test_an_exception_mid_handler_rolls_back_and_the_retry_succeeds_once(client,
     membership = a_member_subscription(status="incomplete")
     real_handler = webhooks.HANDLERS["invoice.paid"]
 
-    def half_done(invoice_data, event):
-        real_handler(invoice_data, event)
+    def half_done(invoice_data, as_of):
+        real_handler(invoice_data, as_of)
         Membership.objects.filter(pk=membership.pk).update(status="active")
         raise RuntimeError("database went away mid-handler")
 
@@ -664,15 +663,15 @@ def test_an_event_with_a_nul_character_is_stored_and_processed(client):
 # Repairs by stripe_reconcile ----------------------------------------------------------------------
 
 
-def test_reconcile_can_apply_state_with_a_stand_in_event(mailoutbox):
-    # `stripe_reconcile` replays what it reads from Stripe through these three handlers, with an
-    # object carrying only `created` and `stripe_id`, inside its own transaction.
+def test_reconcile_applies_what_it_reads_with_the_webhooks_own_functions(mailoutbox):
+    # `stripe_reconcile` applies what it reads from Stripe with these three functions, given
+    # the object and the time it was read, inside its own transaction.
     membership = a_member_subscription(status="incomplete")
-    stand_in = SimpleNamespace(created=timezone.now(), stripe_id="reconcile-sub_test_1")
+    read_at = timezone.now()
     with transaction.atomic():
-        webhooks.subscription_changed(subscription(status="active"), stand_in)
-        webhooks.invoice_paid(invoice(), stand_in)
-        webhooks.checkout_session_completed(donation_session(payment_status="paid"), stand_in)
+        sync.subscription_changed(subscription(status="active"), read_at)
+        sync.invoice_paid(invoice(), read_at)
+        sync.checkout_session_completed(donation_session(payment_status="paid"), read_at)
     membership.refresh_from_db()
     assert membership.status == "active"
     assert Payment.objects.count() == 2

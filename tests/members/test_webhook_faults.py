@@ -54,15 +54,15 @@ def test_an_exception_after_an_email_was_queued_leaves_no_rows_no_email_and_the_
     real_handler = webhooks.HANDLERS["customer.subscription.updated"]
     queued_before_failing = []
 
-    def half_done(subscription_data, event):
-        real_handler(subscription_data, event)  # activates and queues the welcome email
+    def half_done(subscription_data, as_of):
+        real_handler(subscription_data, as_of)  # activates and queues the welcome email
         queued_before_failing.append(DBTaskResult.objects.count())
         Payment.objects.create(
             stripe_id="in_partial",
             amount=500,
             currency="eur",
             kind="membership",
-            paid_at=event.created,
+            paid_at=as_of,
         )
         raise RuntimeError("the disk filled up mid-handler")
 

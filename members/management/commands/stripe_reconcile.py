@@ -2,7 +2,8 @@
 
 Webhooks keep memberships, donations and payments up to date; when some never arrived (the site
 was down longer than Stripe retries, the endpoint was misconfigured, a secret was rotated badly)
-this command reads Stripe's state and applies it with the same handlers the webhooks use. The
+this command reads Stripe's state and applies it with the functions the webhook uses
+(members.sync). The
 deployment guide runs it daily from cron; it is safe to run at any time and as often as wanted.
 """
 
@@ -11,31 +12,26 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import stripe
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from tqdm import tqdm
 
-from members import billing, webhooks
-from members.emails import money
-from members.management.commands.stripe_setup import quiet_stripe_logs
-from members.models import Customer, Donation, Membership, Payment, Price
+from members import billing, sync
+from members.models import Customer, Donation, Membership, Payment
+from members.money import format_money
+from members.payloads import (
+    OUR_KINDS,
+    invoice_subscription_id,
+    metadata,
+    session_user_id,
+    stripe_id,
+    subscription_price_id,
+    timestamp,
+)
 
 logger = logging.getLogger(__name__)
-
-# Objects per list request: Stripe's maximum, so a large account needs few requests.
-PAGE_SIZE = 100
-OUR_KINDS = {billing.KIND_MEMBERSHIP, billing.KIND_DONATION}
-
-
-@dataclass(frozen=True)
-class ReadFromStripe:
-    """Stands in for a webhook event: the handlers read its time (to keep newer state) and id."""
-
-    created: datetime
-    stripe_id: str = "reconcile"
 
 
 def shown(value):
@@ -131,7 +127,7 @@ def describe(before, after):
             lines.append(describe_donation(old, new))
         elif kind == "payment" and old is None:
             lines.append(
-                f"payment {key} recorded ({money(new['amount'], new['currency'])}, "
+                f"payment {key} recorded ({format_money(new['amount'], new['currency'])}, "
                 f"{shown(new['who'])})"
             )
         elif kind == "payment":
@@ -165,7 +161,7 @@ def describe_donation(old, new):
     prefix = f"donation {new['reference']} of {who}"
     if old is None:
         kind = "monthly" if new["recurring"] else "one-off"
-        amount = money(new["amount"], new["currency"])
+        amount = format_money(new["amount"], new["currency"])
         return f"donation {new['reference']} recorded ({amount} {kind} from {who}, {new['status']})"
     parts = []
     if old["status"] != new["status"]:
@@ -174,22 +170,14 @@ def describe_donation(old, new):
     return f"{prefix}: " + ", ".join(parts)
 
 
-def invoice_subscription_id(invoice):
-    details = (invoice.get("parent") or {}).get("subscription_details") or {}
-    # Current API versions name it under parent; older ones at the top level.
-    return webhooks.stripe_id(details.get("subscription")) or webhooks.stripe_id(
-        invoice.get("subscription")
-    )
-
-
 class Command(BaseCommand):
     """Read complete checkout sessions, every subscription and paid invoices from Stripe, and
-    apply them with the webhook handlers: checkout sessions first (they tie customers to users),
-    then subscriptions, then invoices.
+    apply them as the webhook does (members.sync): checkout sessions first (they tie customers
+    to users), then subscriptions, then invoices.
 
     Each object is applied in its own transaction and kept only if it changed a membership,
     donation, payment or customer link, so a run over a healthy site writes nothing. Newer local
-    state is never overwritten (the handlers' own rule), and a canceled subscription never comes
+    state is never overwritten (the models' own rule), and a canceled subscription never comes
     back. Subscriptions that are neither a plan nor a donation are skipped with a note.
     """
 
@@ -216,7 +204,7 @@ class Command(BaseCommand):
         if days < 1:
             raise CommandError(f"--days must be 1 or more, got {days}.")
         try:
-            self.stripe = billing.client()
+            billing.check_configured()
         except billing.StripeNotConfigured as error:
             raise CommandError(str(error)) from None
         self.verbosity = verbosity
@@ -228,23 +216,20 @@ class Command(BaseCommand):
         if dry_run:
             self.say("Dry run: what would be repaired is shown; nothing is saved.")
         try:
-            with quiet_stripe_logs(verbosity):
+            with billing.quiet_sdk_logs(verbosity):
                 if dry_run:
-                    # The handlers run for real, then everything they wrote is rolled back.
+                    # The changes are made for real, then everything written is rolled back.
                     with transaction.atomic():
                         self.reconcile()
                         transaction.set_rollback(True)
                 else:
                     self.reconcile()
-        except stripe.AuthenticationError:
-            raise CommandError(
-                "Stripe refused the secret key: check STRIPE_SECRET_KEY (sk_test_… or sk_live_…)."
-            ) from None
-        except stripe.StripeError as error:
+        except billing.StripeKeyRefused as error:
+            raise CommandError(str(error)) from None
+        except billing.StripeUnavailable as error:
             kept = "" if dry_run else f" The {len(self.changes)} repair(s) made so far are kept."
             raise CommandError(
-                f"Stripe could not be read ({error.user_message or error}).{kept} "
-                "Run the command again later."
+                f"Stripe could not be read. {error}{kept} Run the command again later."
             ) from None
         self.summarise(dry_run)
         if self.failed:
@@ -255,32 +240,17 @@ class Command(BaseCommand):
             )
 
     def reconcile(self):
-        since = int(self.since.timestamp())
         self.read(
-            "checkout session",
-            self.stripe.v1.checkout.sessions.list,
-            {"status": "complete", "created": {"gte": since}, "limit": PAGE_SIZE},
-            self.apply_session,
+            "checkout session", billing.completed_checkout_sessions(self.since), self.apply_session
         )
-        self.read(
-            "subscription",
-            self.stripe.v1.subscriptions.list,
-            {"status": "all", "limit": PAGE_SIZE},
-            self.apply_subscription,
-        )
-        self.read(
-            "invoice",
-            self.stripe.v1.invoices.list,
-            {"status": "paid", "created": {"gte": since}, "limit": PAGE_SIZE},
-            self.apply_invoice,
-        )
+        self.read("subscription", billing.all_subscriptions(), self.apply_subscription)
+        self.read("invoice", billing.paid_invoices(self.since), self.apply_invoice)
 
-    def read(self, kind, list_method, params, apply):
-        # The state read is at least as new as this moment: the handlers keep anything newer.
+    def read(self, kind, listing, apply):
+        # The state read is at least as new as this moment: the models keep anything newer.
         read_at = timezone.now()
-        listing = list_method(params=params)
         for obj in tqdm(
-            listing.auto_paging_iter(),
+            listing,
             desc=f"{kind.capitalize()}s",
             unit=kind.split()[-1],
             file=sys.stderr,
@@ -288,74 +258,61 @@ class Command(BaseCommand):
             disable=self.verbosity == 0 or not sys.stderr.isatty(),
         ):
             self.checked[kind] += 1
-            apply(obj.to_dict(), read_at)
+            apply(obj, read_at)
 
     # One object each ----------------------------------------------------------------------------
 
     def apply_session(self, session, read_at):
-        created = webhooks.timestamp(session.get("created"))
+        created = timestamp(session.get("created"))
         if created and created < self.since:
             return  # Stripe filters on `created`; this guards against a listing that did not.
-        meta = session.get("metadata") or {}
-        if meta.get("kind") not in OUR_KINDS:
+        if metadata(session).get("kind") not in OUR_KINDS:
             self.skip(f"checkout session {session['id']} was not started by this site")
             return
         scope = Scope(
-            subscription_id=webhooks.stripe_id(session.get("subscription")),
+            subscription_id=stripe_id(session.get("subscription")),
             session_id=session["id"],
-            customer_id=webhooks.stripe_id(session.get("customer")),
-            user_id=session.get("client_reference_id") or meta.get("user_id"),
-            payment_ids=[webhooks.stripe_id(session.get("payment_intent")) or session["id"]],
+            customer_id=stripe_id(session.get("customer")),
+            user_id=session_user_id(session),
+            payment_ids=[stripe_id(session.get("payment_intent")) or session["id"]],
         )
-        # The handler dates a one-off gift's payment by the event: the session's creation (it
+        # A one-off gift's payment is dated by the state's time: the session's creation (it
         # lives at most a day) is nearer the truth than today.
-        event = ReadFromStripe(created=created or read_at)
-        self.apply(webhooks.checkout_session_completed, session, event, scope)
+        self.apply(sync.checkout_session_completed, session, created or read_at, scope)
 
     def apply_subscription(self, subscription, read_at):
-        subscription_id = subscription["id"]
-        price_id = webhooks.subscription_price_id(subscription)
-        ours = (
-            (subscription.get("metadata") or {}).get("kind") in OUR_KINDS
-            or (price_id and Price.objects.filter(stripe_price_id=price_id).exists())
-            or Membership.objects.filter(stripe_subscription_id=subscription_id).exists()
-            or Donation.objects.filter(stripe_subscription_id=subscription_id).exists()
-        )
-        if not ours:
+        if not sync.is_ours(subscription):
             self.skip(
-                f"subscription {subscription_id} (price {price_id}) is not a plan of this site "
-                "or a donation"
+                f"subscription {subscription['id']} (price {subscription_price_id(subscription)}) "
+                "is not a plan of this site or a donation"
             )
             return
-        scope = Scope(subscription_id=subscription_id)
-        self.apply(webhooks.subscription_changed, subscription, ReadFromStripe(read_at), scope)
+        scope = Scope(subscription_id=subscription["id"])
+        self.apply(sync.subscription_changed, subscription, read_at, scope)
 
     def apply_invoice(self, invoice, read_at):
-        created = webhooks.timestamp(invoice.get("created"))
+        created = timestamp(invoice.get("created"))
         if created and created < self.since:
             return
         subscription_id = invoice_subscription_id(invoice)
-        known = subscription_id and (
-            Membership.objects.filter(stripe_subscription_id=subscription_id).exists()
-            or Donation.objects.filter(stripe_subscription_id=subscription_id).exists()
-        )
-        if not known:
+        if not sync.is_known_subscription(subscription_id):
             # Not ours, or a subscription noted above: nothing to place the money on.
             return
         scope = Scope(subscription_id=subscription_id, payment_ids=[invoice["id"]])
-        self.apply(webhooks.invoice_paid, invoice, ReadFromStripe(read_at), scope)
+        self.apply(sync.invoice_paid, invoice, read_at, scope)
 
-    def apply(self, handler, obj, event, scope):
-        """Run a webhook handler on `obj`; keep and report what it changed, or note why not."""
+    def apply(self, change, obj, as_of, scope):
+        """Apply `obj` with `change` (a members.sync function); keep and report what it
+        changed, or note why not."""
         try:
             with transaction.atomic():
                 before = scope.snapshot()
-                handler(obj, event)
+                change(obj, as_of)
                 changes = describe(before, scope.snapshot())
                 if not changes:
                     # Only bookkeeping moved (timestamps): leave the rows as they were.
                     transaction.set_rollback(True)
-        except webhooks.UnknownSubscription as error:
+        except sync.UnknownSubscription as error:
             self.unplaced += 1
             self.note(
                 f"{obj['id']} cannot be placed: {error} Check that a checkout session names "

@@ -4,18 +4,12 @@ Plans and prices are edited in the admin; this command makes Stripe match them. 
 adding or changing a plan or a price, in test mode first and then in live mode.
 """
 
-import contextlib
-import logging
-
-import stripe
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from members import billing
 from members.models import Membership, Plan
-
-# Stripe accepts at most 10 lookup keys per price listing.
-LOOKUP_KEYS_PER_REQUEST = 10
+from members.money import format_money
 
 # Past tense for the report, and what a dry run says instead.
 OUTCOMES = {
@@ -30,26 +24,13 @@ OUTCOMES = {
 }
 
 
-@contextlib.contextmanager
-def quiet_stripe_logs(verbosity):
-    """Below -v3, keep the SDK's line per request (INFO) out of the command's own report."""
-    sdk_logger = logging.getLogger("stripe")
-    level = sdk_logger.level
-    if verbosity < 3:
-        sdk_logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        sdk_logger.setLevel(level)
-
-
 def product_id_for(plan):
     """The Stripe product id of a plan: chosen by us, so a re-run finds the product again."""
     return f"newsroom-plan-{plan.slug}"
 
 
 def price_label(price):
-    return f"{price.amount / 100:.2f} {price.currency.upper()}/{price.interval}"
+    return f"{format_money(price.amount, price.currency)}/{price.interval}"
 
 
 class Command(BaseCommand):
@@ -75,7 +56,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run, verbosity, **options):
         try:
-            self.stripe = billing.client()
+            billing.check_configured()
         except billing.StripeNotConfigured as error:
             raise CommandError(str(error)) from None
         self.dry_run = dry_run
@@ -92,23 +73,22 @@ class Command(BaseCommand):
         if dry_run:
             self.say("Dry run: nothing is changed at Stripe or in the database.")
         try:
-            with quiet_stripe_logs(verbosity):
+            with billing.quiet_sdk_logs(verbosity):
                 for plan in plans:
                     self.sync_plan(plan)
-        except stripe.AuthenticationError:
+        except billing.StripeKeyRefused:
             raise CommandError(
                 "Stripe refused the secret key: check STRIPE_SECRET_KEY (sk_test_… or sk_live_…, "
                 "of the account that should hold the plans)."
             ) from None
-        except stripe.APIConnectionError as error:
+        except billing.StripeUnreachable as error:
             raise CommandError(
-                f"Could not reach Stripe ({error.user_message or error}). What was done so far "
-                "is kept; run the command again when Stripe can be reached."
+                f"{error} What was done so far is kept; run the command again when Stripe can be "
+                "reached."
             ) from None
-        except stripe.StripeError as error:
+        except billing.StripeUnavailable as error:
             raise CommandError(
-                f"Stripe refused a request: {error.user_message or error}. What was done so far "
-                "is kept; fix the cause and run the command again."
+                f"{error} What was done so far is kept; fix the cause and run the command again."
             ) from None
         self.summarise(len(plans))
 
@@ -124,7 +104,7 @@ class Command(BaseCommand):
                 f'Plan "{plan.slug}" has no English name, which Stripe shows on receipts and in '
                 "the billing portal: add one in the admin (Members › Plans)."
             )
-        product = self.retrieve_product(product_id)
+        product = billing.retrieve_product(product_id)
         if product is None and not plan.active:
             self.report("product", f'Product {product_id} "{name}"', "unchanged", "inactive plan")
         elif product is None:
@@ -132,13 +112,11 @@ class Command(BaseCommand):
             if description:
                 params["description"] = description
             self.post(
-                self.stripe.v1.products.create,
-                params=params,
-                options={
-                    "idempotency_key": billing.idempotency_key(
-                        "stripe-setup-product", product_id, params=params
-                    )
-                },
+                billing.create_product,
+                params,
+                idempotency_key=billing.idempotency_key(
+                    "stripe-setup-product", product_id, params=params
+                ),
             )
             self.report("product", f'Product {product_id} "{name}"', "created")
         else:
@@ -156,36 +134,17 @@ class Command(BaseCommand):
             else:
                 outcome = "updated"
             if changes:
-                # Updates carry no fixed idempotency key: the same change may be needed again
-                # later (archive, restore, archive), and a replayed key would skip it.
-                self.post(self.stripe.v1.products.update, product_id, params=changes)
+                self.post(billing.update_product, product_id, changes)
             self.report(
                 "product", f'Product {product_id} "{name}"', outcome, ", ".join(sorted(changes))
             )
 
         rows = list(plan.prices.all())
-        found = self.prices_by_lookup_key([row.lookup_key for row in rows])
+        found = billing.prices_by_lookup_key([row.lookup_key for row in rows])
         for row in rows:
             self.sync_price(row, plan, product_id, found.get(row.lookup_key))
 
-    def retrieve_product(self, product_id):
-        try:
-            return self.stripe.v1.products.retrieve(product_id).to_dict()
-        except stripe.InvalidRequestError as error:
-            if error.code == "resource_missing":
-                return None
-            raise
-
     # Prices ------------------------------------------------------------------------------------
-
-    def prices_by_lookup_key(self, lookup_keys):
-        found = {}
-        for start in range(0, len(lookup_keys), LOOKUP_KEYS_PER_REQUEST):
-            chunk = lookup_keys[start : start + LOOKUP_KEYS_PER_REQUEST]
-            listing = self.stripe.v1.prices.list(params={"lookup_keys": chunk, "limit": 100})
-            for price in listing.auto_paging_iter():
-                found[price["lookup_key"]] = price.to_dict()
-        return found
 
     def sync_price(self, row, plan, product_id, existing):
         label = f"  Price {row.lookup_key} ({price_label(row)})"
@@ -200,13 +159,13 @@ class Command(BaseCommand):
         if not self.matches(existing, row, product_id):
             new_id = self.create_price(row, product_id, replacing=existing["id"])
             if existing["active"]:
-                self.post(self.stripe.v1.prices.update, existing["id"], params={"active": False})
+                self.post(billing.set_price_active, existing["id"], False)
             self.report("price", label, "replaced", f"{existing['id']} → {new_id or 'a new price'}")
             self.warn_about_subscribers(row, existing["id"])
             self.store(row, new_id)
             return
         if not existing["active"]:
-            self.post(self.stripe.v1.prices.update, existing["id"], params={"active": True})
+            self.post(billing.set_price_active, existing["id"], True)
             self.report("price", label, "reactivated", existing["id"])
         elif row.stripe_price_id != existing["id"]:
             self.report("price", label, "linked", existing["id"])
@@ -216,16 +175,12 @@ class Command(BaseCommand):
 
     def deactivate_price(self, row, label, existing):
         if existing is None and row.stripe_price_id:
-            try:
-                existing = self.stripe.v1.prices.retrieve(row.stripe_price_id).to_dict()
-            except stripe.InvalidRequestError as error:
-                if error.code != "resource_missing":
-                    raise
+            existing = billing.retrieve_price(row.stripe_price_id)
         if existing is None:
             self.report("price", label, "unchanged", "inactive, not at Stripe")
             return
         if existing["active"]:
-            self.post(self.stripe.v1.prices.update, existing["id"], params={"active": False})
+            self.post(billing.set_price_active, existing["id"], False)
             self.report("price", label, "deactivated", existing["id"])
         else:
             self.report("price", label, "unchanged", f"{existing['id']}, inactive")
@@ -260,10 +215,8 @@ class Command(BaseCommand):
         key = billing.idempotency_key(
             "stripe-setup-price", row.lookup_key, replacing, params=params
         )
-        price = self.post(
-            self.stripe.v1.prices.create, params=params, options={"idempotency_key": key}
-        )
-        return price.id if price is not None else None
+        price = self.post(billing.create_price, params, idempotency_key=key)
+        return price["id"] if price is not None else None
 
     def warn_about_subscribers(self, row, old_price_id):
         paying = row.memberships.exclude(status__in=Membership.TERMINAL_STATUSES).count()
