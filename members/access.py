@@ -12,7 +12,7 @@ Nothing from the newsroom app is imported at module level, so the newsroom may i
 """
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from .models import Donation, Membership, months_before
@@ -74,6 +74,26 @@ def is_donor(user, now=None):
         return False
     condition = donor_condition(now or timezone.now())
     return Donation.objects.filter(user=user).filter(condition).exists()
+
+
+# The audiences a signed-in reader may belong to (they overlap: a member may be a donor).
+MEMBER = "member"
+LAPSED_MEMBER = "lapsed"
+DONOR = "donor"
+
+
+def users_in(audience, now=None):
+    """A condition on users (`User.objects.filter(...)`) selecting one audience at `now`, by the
+    same rules as `is_member`, `is_lapsed_member` and `is_donor`."""
+    now = now or timezone.now()
+    memberships = Membership.objects.filter(user=OuterRef("pk"))
+    if audience == MEMBER:
+        return Exists(memberships.active(now))
+    if audience == LAPSED_MEMBER:
+        return Exists(memberships.lapsed(now)) & ~Exists(memberships.active(now))
+    if audience == DONOR:
+        return Exists(Donation.objects.filter(user=OuterRef("pk")).filter(donor_condition(now)))
+    raise ValueError(f"Unknown audience {audience!r}.")
 
 
 def can_read_full(user, article, *, now=None):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
-from .access import donor_condition
+from . import access
 from .models import (
     Customer,
     Donation,
@@ -19,6 +19,8 @@ from .models import (
     StripeEvent,
     User,
 )
+from .money import format_money
+from .webhooks import process_event, record_failure
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -41,25 +43,15 @@ class AudienceFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("member", _("member now")),
-            ("lapsed", _("lapsed member")),
-            ("donor", _("donor")),
+            (access.MEMBER, _("member now")),
+            (access.LAPSED_MEMBER, _("lapsed member")),
+            (access.DONOR, _("donor")),
             ("disputed", _("payment disputed")),
         ]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        memberships = Membership.objects.filter(user=OuterRef("pk"))
-        if self.value() == "member":
-            return queryset.filter(Exists(memberships.active(now)))
-        if self.value() == "lapsed":
-            # As access.is_lapsed_member: ended within the window and not a member again since.
-            return queryset.filter(
-                Exists(memberships.lapsed(now)), ~Exists(memberships.active(now))
-            )
-        if self.value() == "donor":
-            gifts = Donation.objects.filter(user=OuterRef("pk")).filter(donor_condition(now))
-            return queryset.filter(Exists(gifts))
+        if self.value() in (access.MEMBER, access.LAPSED_MEMBER, access.DONOR):
+            return queryset.filter(access.users_in(self.value()))
         if self.value() == "disputed":
             disputed = Payment.objects.filter(user=OuterRef("pk"), status=Payment.Status.DISPUTED)
             return queryset.filter(Q(payment_disputed_at__isnull=False) | Exists(disputed))
@@ -246,6 +238,10 @@ class MembershipAdmin(admin.ModelAdmin):
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records that come from Stripe: viewed here, never added, edited or deleted."""
 
+    @admin.display(description=_("amount"), ordering="amount")
+    def money(self, obj):
+        return format_money(obj.amount, obj.currency)
+
     def has_add_permission(self, request):
         return False
 
@@ -269,7 +265,7 @@ class CustomerAdmin(ReadOnlyAdmin):
 class DonationAdmin(ReadOnlyAdmin):
     """One-off and monthly gifts, as Stripe reported them: read-only."""
 
-    list_display = ["created", "email", "user", "amount", "currency", "recurring", "status"]
+    list_display = ["created", "email", "user", "money", "recurring", "status"]
     list_select_related = ["user"]
     list_filter = ["recurring", "status", "currency"]
     search_fields = [
@@ -286,7 +282,7 @@ class DonationAdmin(ReadOnlyAdmin):
 class PaymentAdmin(ReadOnlyAdmin):
     """Money received, as Stripe reported it: read-only (refunds are made in Stripe)."""
 
-    list_display = ["paid_at", "stripe_id", "user", "kind", "amount", "currency", "status"]
+    list_display = ["paid_at", "stripe_id", "user", "kind", "money", "status"]
     list_select_related = ["user"]
     list_filter = ["kind", "status", "currency"]
     search_fields = ["stripe_id", "stripe_charge_id", "stripe_payment_intent_id", "user__email"]
@@ -310,8 +306,6 @@ class StripeEventAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Process again"), permissions=["process"])
     def process_again(self, request, queryset):
-        from .webhooks import process_event, record_failure
-
         done = failed = 0
         for event in queryset.filter(processed_at__isnull=True):
             try:

@@ -147,3 +147,24 @@ def test_each_audience_check_is_one_query_and_cached_per_request(member, django_
         assert is_member(member)
     with django_assert_num_queries(1):
         assert not is_donor(member)
+
+
+def test_the_membership_desk_filters_readers_by_the_same_audience_rules(
+    client, membership_manager, member, lapsed_member
+):
+    back_again = with_membership(status="canceled", ended_at=NOW - timedelta(days=30))
+    MembershipFactory(user=back_again)  # lapsed once, a member again now
+    giver = UserFactory(email="giver@example.com")
+    Donation.objects.create(user=giver, amount=500, currency="eur", status="paid")
+    everyone = [member, lapsed_member, back_again, giver, membership_manager]
+
+    client.force_login(membership_manager)
+    for audience, rule in [
+        ("member", is_member),
+        ("lapsed", is_lapsed_member),
+        ("donor", is_donor),
+    ]:
+        page = client.get("/admin/members/user/", {"audience": audience}).content.decode()
+        listed = {user.email for user in everyone if f"/members/user/{user.pk}/change/" in page}
+        assert listed == {user.email for user in everyone if rule(user)}, audience
+    assert is_member(back_again) and not is_lapsed_member(back_again)
