@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
@@ -298,21 +298,21 @@ class ArticleAdmin(SimpleHistoryAdmin):
             level=messages.ERROR,
         )
 
-    def _publish_refusals(self, request, article):
-        """Refuse (with the reasons) a story whose pictures lack alt text or credit."""
-        problems = article.publication_problems()
-        if problems:
+    def _save_step(self, request, article, change_reason, method, *args):
+        """Take one workflow step; False (and the reasons, to the editor) when the story
+        refuses it (`Article.publish()` lists what stops a story from going out)."""
+        article._change_reason = change_reason
+        try:
+            method(*args)
+        except ValidationError as error:
             self._refuse(
                 request,
                 article,
-                _("not published: %(problems)s") % {"problems": " ".join(problems)},
+                _("not published: %(problems)s") % {"problems": " ".join(error.messages)},
             )
-        return bool(problems)
-
-    def _save_step(self, request, article, change_reason, method, *args):
-        article._change_reason = change_reason
-        method(*args)
+            return False
         self.log_change(request, article, change_reason)
+        return True
 
     @admin.action(description=_("Submit for review"), permissions=["change"])
     def submit_for_review(self, request, queryset):
@@ -343,10 +343,8 @@ class ArticleAdmin(SimpleHistoryAdmin):
         for article in queryset:
             if article.is_published:
                 continue
-            if self._publish_refusals(request, article):
-                continue
-            self._save_step(request, article, "Published", article.publish)
-            count += 1
+            if self._save_step(request, article, "Published", article.publish):
+                count += 1
         self._done(
             request,
             count,
@@ -366,8 +364,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
                     self._refuse(
                         request, article, _("it is already on the site; unpublish it first.")
                     )
-                elif not self._publish_refusals(request, article):
-                    self._save_step(request, article, "Scheduled", article.publish, publish_at)
+                elif self._save_step(request, article, "Scheduled", article.publish, publish_at):
                     count += 1
             self._done(
                 request,

@@ -7,6 +7,10 @@ class NewsroomConfig(AppConfig):
     name = "newsroom"
     verbose_name = _("Newsroom")
 
+    def ready(self):
+        # Connects the receiver that queues renditions when a picture gets a new file.
+        from . import tasks  # noqa: F401
+
 
 class NewsroomAdminConfig(AdminConfig):
     default_site = "newsroom.admin_site.NewsroomAdminSite"

@@ -117,16 +117,7 @@ class ArticleForm(forms.ModelForm):
             raise ValidationError(_("You may not publish or schedule stories."), code="publish")
         if "published_at" in self.fields and not cleaned_data.get("published_at"):
             cleaned_data["published_at"] = timezone.now().replace(microsecond=0)
-        was_published = stored is not None and stored["status"] == Article.Status.PUBLISHED
-        pictures_changed = {"hero_image", "hero_alt", "body"} & set(self.changed_data)
-        # Checked when a story goes out and when its pictures change, so that a correction to
-        # an older story is never blocked by a picture problem nobody is touching.
-        if not was_published or pictures_changed:
-            problems = self._candidate(cleaned_data).publication_problems()
-            if problems:
-                raise ValidationError(
-                    [ValidationError(problem, code="publication") for problem in problems]
-                )
+        # The publication checks are the model's (Article.clean), run after this.
         return cleaned_data
 
     def _stored_row(self):
@@ -185,14 +176,6 @@ class ArticleForm(forms.ModelForm):
             "then make your changes there."
         )
         return f"{saved} {unsaved}"
-
-    def _candidate(self, cleaned_data):
-        """The story as it would be saved, for the publication checks."""
-        return Article(
-            hero_image=cleaned_data.get("hero_image", self.instance.hero_image),
-            hero_alt=cleaned_data.get("hero_alt", self.instance.hero_alt),
-            body=cleaned_data.get("body", self.instance.body),
-        )
 
 
 class ScheduleForm(forms.Form):

@@ -4,8 +4,10 @@ import logging
 import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -103,6 +105,11 @@ class Author(models.Model):
         super().save(*args, **kwargs)
 
 
+#: Sent once an image saved with a new file is committed (`image_id`); newsroom.tasks listens and
+#: queues the building of its renditions.
+image_file_saved = Signal()
+
+
 class Image(models.Model):
     """A picture in the newsroom's library, reusable across articles.
 
@@ -171,11 +178,9 @@ class Image(models.Model):
         super().save(*args, **kwargs)
         self._stored_file_name = self.file.name
         if file_changed and self.file:
-            from .tasks import build_renditions
-
-            # After commit, so the worker finds the row and the file.
+            # After commit, so that whoever builds the renditions finds the row and the file.
             pk = self.pk
-            transaction.on_commit(lambda: build_renditions.enqueue(pk))
+            transaction.on_commit(lambda: image_file_saved.send(sender=Image, image_id=pk))
 
     def build_renditions(self, force=False):
         """Build the renditions that are missing (all of them with `force`); returns how many.
@@ -367,9 +372,26 @@ class Article(models.Model):
     def __str__(self):
         return self.headline
 
+    # What the publication checks and the redirects compare with the stored row.
+    STORED_FIELDS = [
+        *("version", "slug", "language", "published_at"),
+        *("status", "hero_image", "hero_alt", "body"),
+    ]
+
+    def clean(self):
+        """The publication checks, for forms (the admin's); `save()` applies them too."""
+        super().clean()
+        stored = None
+        if self.pk is not None:
+            stored = Article.objects.filter(pk=self.pk).values(*self.STORED_FIELDS).first()
+        self._check_publishable(stored)
+
     def save(self, *args, **kwargs):
+        """Save, refusing with a `ValidationError` a story that goes out (or whose pictures
+        change while it is out) with the problems `publication_problems()` lists."""
         self.body = clean_body(self.body)
         if self._state.adding or self.pk is None:
+            self._check_publishable(None)
             super().save(*args, **kwargs)
             return
         # The stored row is read under a lock, so two saves cannot both start from the same
@@ -378,9 +400,10 @@ class Article(models.Model):
             stored = (
                 Article.objects.select_for_update()
                 .filter(pk=self.pk)
-                .values("version", "slug", "language", "published_at")
+                .values(*self.STORED_FIELDS)
                 .first()
             )
+            self._check_publishable(stored)
             if stored is not None:
                 expected = self.__dict__.pop("_expected_version", None)
                 if expected is not None and expected != stored["version"]:
@@ -430,29 +453,57 @@ class Article(models.Model):
         """Publish now, or at `at` (a future time schedules the story).
 
         Publishing now keeps an earlier publication time, so a story that was taken down and
-        put back keeps its date and its URL.
+        put back keeps its date and its URL. Raises `ValidationError` (and changes nothing)
+        when `publication_problems()` lists any.
         """
         # Whole seconds: what the admin's fields can show, so a later save changes nothing.
         now = timezone.now().replace(microsecond=0)
+        before = self.status, self.published_at
         if at is not None:
             self.published_at = at
         elif self.published_at is None or self.published_at > now:
             self.published_at = now
         self.status = self.Status.PUBLISHED
-        self.save(update_fields=["status", "published_at", "updated_at"])
+        try:
+            self.save(update_fields=["status", "published_at", "updated_at"])
+        except ValidationError:
+            self.status, self.published_at = before
+            raise
 
     def unpublish(self):
         """Back to draft; the publication time stays, so putting it back keeps its URL."""
         self.status = self.Status.DRAFT
         self.save(update_fields=["status", "updated_at"])
 
+    def _check_publishable(self, stored):
+        """Raise a `ValidationError` listing the publication problems, when they matter.
+
+        They are checked when a story goes out and when the pictures of a published one change,
+        so that a correction to an older story is never blocked by a picture problem nobody is
+        touching.
+        """
+        if self.status != self.Status.PUBLISHED:
+            return
+        if stored is not None and stored["status"] == self.Status.PUBLISHED:
+            pictures = (self.hero_image_id, self.hero_alt, clean_body(self.body))
+            if pictures == (stored["hero_image"], stored["hero_alt"], stored["body"]):
+                return
+        problems = self.publication_problems()
+        if problems:
+            raise ValidationError([ValidationError(p, code="publication") for p in problems])
+
     def publication_problems(self):
         """Why this story may not be published yet: a list of messages, empty when it may.
 
-        Every picture a reader sees needs alternative text and a credit: the hero image and
-        each figure in the body (whose image must still be in the library).
+        It needs a headline and an address (slug). Every picture a reader sees needs alternative
+        text and a credit: the hero image and each figure in the body (whose image must still be
+        in the library).
         """
         problems = []
+        if not self.headline.strip():
+            problems.append(_("The story has no headline."))
+        if not self.slug.strip():
+            problems.append(_("The story has no slug, the last part of its address."))
         if self.hero_image_id:
             image = self.hero_image
             if not (self.hero_alt.strip() or image.alt.strip()):

@@ -18,20 +18,14 @@ from html.parser import HTMLParser
 
 import nh3
 from django.urls import reverse_lazy
-from django_prose_editor.config import allowlist_from_extensions, expand_extensions, html_tags
+from django_prose_editor.config import allowlist_from_extensions, expand_extensions
+
+from .figure_extension import FIGURE_EXTENSION
 
 # nh3's default schemes include bitcoin, magnet, sms and more: a newsroom links to web pages and
 # email addresses only.
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "noopener noreferrer"
-
-#: The newsroom's own editor extension (static/newsroom/editor/figure.js), registered with
-#: django-prose-editor in settings.DJANGO_PROSE_EDITOR_EXTENSIONS.
-FIGURE_EXTENSION = "NewsroomFigure"
-FIGURE_JS = "newsroom/editor/figure.js"
-#: What the figure extension adds to the allow-list. The id's value is checked below: nh3
-#: cannot restrict an attribute to digits.
-figure_allowlist = html_tags(["figure", "figcaption"], {"figure": ["data-image-id"]})
 
 # A plain link: no target (no new windows, no reverse tabnabbing) and a rel set by the cleaner.
 LINK = {"enableTarget": False}

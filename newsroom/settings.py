@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from dotenv import load_dotenv
 from js_asset import static_lazy
 
+from newsroom.figure_extension import FIGURE_EXTENSION, FIGURE_JS, figure_allowlist
 from newsroom.mail import CONSOLE, UNCONFIGURED, mailer_from_url
-from newsroom.richtext import FIGURE_EXTENSION, FIGURE_JS, figure_allowlist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -266,8 +266,8 @@ IMAGEFIELD_BIN_DEPTH = 2
 # Renditions are built by a task after upload (newsroom.tasks), never on the request path.
 IMAGEFIELD_AUTOGENERATE = False
 
-# The body editor's own extension, inline figures (newsroom.richtext): django-prose-editor loads
-# its ES module in the admin and adds what it may store to the sanitiser's allow-list.
+# The body editor's own extension, inline figures (newsroom.figure_extension): django-prose-editor
+# loads its ES module in the admin and adds what it may store to the sanitiser's allow-list.
 DJANGO_PROSE_EDITOR_EXTENSIONS = [
     {
         "js": [static_lazy(FIGURE_JS)],

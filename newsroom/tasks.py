@@ -1,8 +1,12 @@
-"""Background tasks (Django's task framework, the database queue in production)."""
+"""Background tasks (Django's task framework, the database queue in production).
 
+Imported when the app is ready (newsroom.apps), so that its receivers listen from the start.
+"""
+
+from django.dispatch import receiver
 from django.tasks import task
 
-from .models import Image
+from .models import Image, image_file_saved
 
 
 @task()
@@ -12,3 +16,9 @@ def build_renditions(image_id):
     if image is None or not image.file:
         return 0
     return image.build_renditions()
+
+
+@receiver(image_file_saved)
+def queue_renditions(sender, image_id, **kwargs):
+    """A picture has a new file: its renditions are built off the request path."""
+    build_renditions.enqueue(image_id)

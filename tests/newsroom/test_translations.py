@@ -235,7 +235,7 @@ def test_the_russian_membership_page(client, db):
     page = visible_text(response)
 
     assert headings(response) == ["Оформить подписку"]
-    assert "€5 в месяц" in page
+    assert "5 € в месяц" in page
     assert "Выбрать тариф «Supporter»" in page
     assert "Хотите поддержать нас разово? Сделайте пожертвование" in page
     assert "per month" not in page and "Join as" not in page
@@ -264,7 +264,7 @@ def test_the_russian_account_page_of_a_member(client, member):
     page = visible_text(response)
 
     assert headings(response) == ["Ваша подписка"]
-    assert "Тариф Supporter · €5 в месяц" in page
+    assert "Тариф Supporter · 5 € в месяц" in page
     assert "Статус Действует" in page
     assert "Продление" in page and "Удалить аккаунт" in page
 

@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from newsroom.models import Article, Correction
+from newsroom.models import Article, Correction, Image
 from tests.admin_forms import ARTICLES, change_url, post_change, run_action
 from tests.factories import ArticleFactory, ImageFactory
 from tests.html import visible_text
@@ -276,3 +277,48 @@ def test_article_page_links_to_published_editions_only(client):
     assert "Другие языки: English" in visible_text(russian_page)
     assert "chernovik" not in html
     assert f'href="{original.get_absolute_url()}"' in russian_page.content.decode()
+
+
+# The publication checks belong to the story itself: every path that publishes meets them.
+
+
+def test_publishing_from_code_refuses_what_the_admin_refuses_and_stores_nothing():
+    article = draft(hero_image=ImageFactory(credit=""))
+
+    with pytest.raises(ValidationError) as refused:
+        article.publish()
+
+    assert "has no credit" in " ".join(refused.value.messages)
+    assert (article.status, article.published_at) == (Article.Status.DRAFT, None)
+    article.refresh_from_db()
+    assert (article.status, article.published_at) == (Article.Status.DRAFT, None)
+
+
+def test_a_plain_save_cannot_put_a_story_without_a_headline_or_alt_text_on_the_site():
+    article = draft(headline=" ", hero_image=ImageFactory(alt=""))
+    article.status = Article.Status.PUBLISHED
+    article.published_at = timezone.now()
+
+    with pytest.raises(ValidationError) as refused:
+        article.save()
+
+    assert "The story has no headline." in refused.value.messages
+    assert any("no alternative text" in message for message in refused.value.messages)
+    assert Article.objects.get(pk=article.pk).status == Article.Status.DRAFT
+    with pytest.raises(ValidationError):
+        ArticleFactory(hero_image=ImageFactory(credit=""))
+    assert Article.objects.count() == 1
+
+
+def test_a_published_story_can_be_corrected_while_a_picture_problem_nobody_touches_remains():
+    image = ImageFactory()
+    article = ArticleFactory(hero_image=image)
+    Image.objects.filter(pk=image.pk).update(credit="")  # the library changed afterwards
+    article = Article.objects.get(pk=article.pk)
+
+    article.standfirst = "Corrected: the vote was on Tuesday."
+    article.save()
+
+    article.body += '<figure data-image-id="999999"><figcaption>Gone</figcaption></figure>'
+    with pytest.raises(ValidationError, match="no longer in the library"):
+        article.save()
