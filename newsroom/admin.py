@@ -183,6 +183,14 @@ class ArticleAdmin(SimpleHistoryAdmin):
             )
         return cache[obj.pk]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # The autocomplete limits what the search box offers, not what the form accepts: a
+        # crafted POST could name anyone's draft, and the form shown again would print its
+        # headline. Only what this user may see is a valid choice.
+        if db_field.related_model is Article:
+            kwargs["queryset"] = self.get_queryset(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
         readonly = ["hero_thumbnail", "created_by", "created_at", "updated_at"]
         if not self.has_publish_permission(request):

@@ -373,3 +373,27 @@ def test_editor_is_not_a_superuser_but_runs_the_newsroom(editor):
 
 def test_anonymous_user_has_no_publish_permission():
     assert not AnonymousUser().has_perm("newsroom.publish_article")
+
+
+def test_a_contributor_can_neither_pick_nor_read_another_persons_draft_through_a_form(
+    client, contributor, other_contributor
+):
+    """Security sweep, finding 1: the "translation of" field's autocomplete hides other
+    people's drafts, and a tampered POST naming one must not save it (and show its headline)."""
+    secret = draft(headline="Offshore accounts of the minister", created_by=other_contributor)
+    mine = draft(headline="Town council notes", created_by=contributor)
+    public = ArticleFactory(headline="Published elsewhere", created_by=other_contributor)
+    client.force_login(contributor)
+
+    response = post_change(client, mine, translation_of=str(secret.pk))
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in visible_text(response)
+    assert "Offshore accounts" not in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.translation_of_id is None
+
+    # What the contributor may see stays a valid choice.
+    assert post_change(client, mine, translation_of=str(public.pk)).status_code == 302
+    mine.refresh_from_db()
+    assert mine.translation_of == public
