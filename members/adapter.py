@@ -4,7 +4,9 @@ import unicodedata
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +32,9 @@ class AccountAdapter(DefaultAccountAdapter):
         # The form has already stripped surrounding white space and run Django's validator.
         if has_unprintable_characters(email):
             raise ValidationError(_("Enter a valid email address."), code="invalid")
+        # allauth's field is longer than the column: the database would cut a longer address
+        # (and the next attempt would collide with the cut one).
+        MaxLengthValidator(get_user_model()._meta.get_field("email").max_length)(email)
         return super().clean_email(email)
 
     def save_user(self, request, user, form, commit=True):

@@ -147,3 +147,26 @@ def test_confirming_the_address_after_sign_up_logs_the_reader_in(client, mailout
     response = client.post(link.group(1))
     assert response.status_code == 302
     assert client.get("/").wsgi_request.user.email == "new.reader@example.com"
+
+
+@pytest.mark.parametrize("signup_url", ["/accounts/signup/", "/ru/accounts/signup/"])
+def test_an_address_longer_than_the_email_column_is_refused_every_time(client, signup_url):
+    """Security sweep, finding 2: a 255-character address was stored cut to 254 characters, and
+    the second attempt collided with it (a 500)."""
+    def address_of(length):
+        # A 64-character local part and a domain of labels no longer than 63 characters.
+        return "a" * 64 + "@" + "b" * 62 + "." + "c" * 62 + "." + "d" * (length - 199) + ".example"
+
+    address = address_of(255)
+    assert len(address) == 255
+    form = {"email": address, "password1": PASSWORD + "!", "password2": PASSWORD + "!"}
+
+    for _attempt in range(2):
+        response = client.post(signup_url, form)
+        assert response.status_code == 200
+        assert response.context["form"].errors["email"]
+    assert not User.objects.exists()
+
+    at_the_limit = address_of(254)
+    assert client.post("/accounts/signup/", {**form, "email": at_the_limit}).status_code == 302
+    assert User.objects.get().email == at_the_limit
