@@ -1,14 +1,22 @@
 """django-allauth hooks: only what the defaults get wrong for this site."""
 
+import logging
 import unicodedata
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from allauth.core.exceptions import ImmediateHttpResponse
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from newsroom.checks import email_is_configured
+
+logger = logging.getLogger(__name__)
 
 
 def has_unprintable_characters(text):
@@ -27,7 +35,27 @@ def has_unprintable_characters(text):
     return False
 
 
+def mail_unavailable(request):
+    """The page that says an account flow cannot go on because no email can be sent; nothing
+    was stored. The operator reads why in the log and in `manage.py check`."""
+    logger.error("An account flow needs email, which is not configured: set EMAIL_URL.")
+    return render(request, "members/mail_unavailable.html", status=503)
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request):
+        # A sign-up needs its verification email: without mail, refuse before any row exists.
+        if not email_is_configured():
+            raise ImmediateHttpResponse(mail_unavailable(request))
+        return super().is_open_for_signup(request)
+
+    def send_mail(self, template_prefix, email, context):
+        # Password resets and address changes stop here with the same page rather than a 500.
+        request = getattr(allauth_context, "request", None)
+        if not email_is_configured() and request is not None:
+            raise ImmediateHttpResponse(mail_unavailable(request))
+        return super().send_mail(template_prefix, email, context)
+
     def clean_email(self, email):
         # The form has already stripped surrounding white space and run Django's validator.
         if has_unprintable_characters(email):

@@ -8,8 +8,9 @@ class NewsroomConfig(AppConfig):
     verbose_name = _("Newsroom")
 
     def ready(self):
-        # Connects the receiver that queues renditions when a picture gets a new file.
-        from . import tasks  # noqa: F401
+        # Register the system checks, and the receiver that queues renditions when a picture
+        # gets a new file.
+        from . import checks, tasks  # noqa: F401
 
 
 class NewsroomAdminConfig(AdminConfig):

@@ -38,10 +38,14 @@ def mailer_from_url(url):
     return {"BACKEND": SMTP, "OPTIONS": options}
 
 
+class EmailNotConfigured(ImproperlyConfigured):
+    """Raised on sending while EMAIL_URL is unset (production)."""
+
+
 class UnconfiguredEmailBackend(BaseEmailBackend):
     """Used in production until EMAIL_URL is set: sending fails with an explanation."""
 
     def send_messages(self, email_messages):
-        raise ImproperlyConfigured(
+        raise EmailNotConfigured(
             "Email is not configured: set EMAIL_URL (e.g. smtp+tls://user:password@host:587)."
         )

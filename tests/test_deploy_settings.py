@@ -11,15 +11,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def manage(*args, **env):
+def manage_environment():
     clean = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("DJANGO_", "NEWSROOM_", "PYTEST_"))
     }
     # Empty values shadow anything a developer's local .env would add.
-    clean |= {"DJANGO_DEBUG": "", "DJANGO_SECRET_KEY": "", "DJANGO_ALLOWED_HOSTS": ""}
-    clean |= env
+    return clean | {"DJANGO_DEBUG": "", "DJANGO_SECRET_KEY": "", "DJANGO_ALLOWED_HOSTS": ""}
+
+
+def manage(*args, **env):
+    clean = manage_environment() | env
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -30,18 +33,45 @@ def manage(*args, **env):
     )
 
 
-def test_check_deploy_passes_with_only_the_three_production_values():
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(48)[:64],
+    "DJANGO_ALLOWED_HOSTS": "news.example",
+}
+
+
+def test_check_deploy_passes_with_the_three_production_values_and_a_mail_server():
     result = manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(48)[:64],
-        DJANGO_ALLOWED_HOSTS="news.example",
+        **PRODUCTION,
+        EMAIL_URL="smtp+tls://newsroom:secret@mail.example:587",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_site_starts_with_only_the_three_values_and_says_that_email_is_missing():
+    """Security sweep, finding 3: said by `check --deploy` and at start-up under gunicorn."""
+    result = manage("check", "--deploy", **PRODUCTION, EMAIL_URL="")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(newsroom.W001) Email is not configured" in result.stderr
+    assert "Set EMAIL_URL" in result.stderr
+
+    assert manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION).returncode != 0
+
+    started = subprocess.run(
+        [sys.executable, "-c", "import newsroom.wsgi"],
+        cwd=ROOT,
+        env={**manage_environment(), **PRODUCTION, "EMAIL_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 0, started.stderr
+    assert "Email is not configured" in started.stdout + started.stderr
 
 
 @pytest.mark.parametrize("key", ["", "short", "django-insecure-" + "x" * 60, "a" * 64])

@@ -6,7 +6,9 @@ from django.db import IntegrityError
 from django.test import override_settings
 
 from members.models import User
+from newsroom.mail import UNCONFIGURED
 from tests.conftest import PASSWORD
+from tests.html import visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +172,29 @@ def test_an_address_longer_than_the_email_column_is_refused_every_time(client, s
     at_the_limit = address_of(254)
     assert client.post("/accounts/signup/", {**form, "email": at_the_limit}).status_code == 302
     assert User.objects.get().email == at_the_limit
+
+
+def test_without_email_sign_up_and_password_reset_say_so_and_store_nothing(
+    client, settings, reader, mailoutbox
+):
+    """Security sweep, finding 3: with production settings and no EMAIL_URL, a sign-up was a
+    500 after the account had been created, so the reader could not even try again."""
+    settings.MAILERS = {"default": {"BACKEND": UNCONFIGURED}}
+    form = {"email": "new.reader@example.com", "password1": PASSWORD, "password2": PASSWORD}
+
+    for url in ("/accounts/signup/", "/ru/accounts/signup/"):
+        response = client.post(url, form)
+        assert response.status_code == 503
+        assert not User.objects.filter(email=form["email"]).exists()
+    assert "Мы не можем отправить письмо" in visible_text(response)
+    response = client.get("/accounts/signup/")
+    assert response.status_code == 503
+    assert "We cannot send email right now" in visible_text(response)
+
+    response = client.post("/accounts/password/reset/", {"email": reader.email})
+    assert response.status_code == 503
+    assert "We cannot send email right now" in visible_text(response)
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    assert client.post("/accounts/signup/", form).status_code == 302
+    assert User.objects.filter(email=form["email"]).exists()
