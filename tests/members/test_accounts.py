@@ -155,6 +155,7 @@ def test_confirming_the_address_after_sign_up_logs_the_reader_in(client, mailout
 def test_an_address_longer_than_the_email_column_is_refused_every_time(client, signup_url):
     """Security sweep, finding 2: a 255-character address was stored cut to 254 characters, and
     the second attempt collided with it (a 500)."""
+
     def address_of(length):
         # A 64-character local part and a domain of labels no longer than 63 characters.
         return "a" * 64 + "@" + "b" * 62 + "." + "c" * 62 + "." + "d" * (length - 199) + ".example"
