@@ -2,6 +2,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.template.loader import get_template
 
+from newsroom.models import Article
 from tests.factories import ArticleFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +85,22 @@ def test_public_pages_carry_a_strict_content_security_policy(client):
 def test_public_pages_have_no_inline_script_or_style(client):
     html = client.get(ArticleFactory().get_absolute_url()).content.decode()
     assert "<script>" not in html and "<style" not in html and " style=" not in html
+
+
+def test_every_page_that_depends_on_the_reader_says_private(client, member):
+    """Security sweep, finding 4: a member's full-text page varied on the cookie but did not say
+    `private`, so a shared cache that ignores Vary could hand it to the next reader."""
+    story = ArticleFactory(visibility=Article.Visibility.MEMBERS, body="<p>For members.</p>")
+    client.force_login(member)
+    assert "For members." in client.get(story.get_absolute_url()).content.decode()
+    for path in [story.get_absolute_url(), "/membership/account/", "/donate/", "/accounts/login/"]:
+        response = client.get(path)
+        assert response.status_code in (200, 302), path
+        assert "Cookie" in response["Vary"], path
+        assert "private" in response["Cache-Control"], path
+        assert "public" not in response["Cache-Control"], path
+
+    client.logout()
+    for path in ["/", story.get_absolute_url()]:
+        response = client.get(path)
+        assert "private" not in response.get("Cache-Control", ""), path
