@@ -27,6 +27,7 @@ from .server import (
     apply_metadata,
     invalid,
     nullable,
+    nulls,
     page,
     required,
     to_currency,
@@ -148,9 +149,15 @@ class Checkout:
         session = {
             "id": session_id,
             "object": "checkout.session",
+            **nulls(
+                "after_expiration allow_promotion_codes client_secret collected_information "
+                "consent consent_collection currency_conversion customer_account customer_details "
+                "integration_identifier invoice managed_payments origin_context payment_intent "
+                "payment_link payment_method_configuration_details permissions presentment_details "
+                "recovered_from saved_payment_method_options setup_intent "
+                "shipping_address_collection shipping_cost subscription wallet_options"
+            ),
             "adaptive_pricing": {"enabled": False},
-            "after_expiration": None,
-            "allow_promotion_codes": None,
             "amount_subtotal": total,
             "amount_total": total,
             "automatic_tax": {
@@ -162,13 +169,8 @@ class Checkout:
             "billing_address_collection": p.get("billing_address_collection"),
             "cancel_url": cancel_url,
             "client_reference_id": client_reference_id,
-            "client_secret": None,
-            "collected_information": None,
-            "consent": None,
-            "consent_collection": None,
             "created": now,
             "currency": currency,
-            "currency_conversion": None,
             "custom_fields": [],
             "custom_text": {
                 "after_submit": None,
@@ -177,18 +179,14 @@ class Checkout:
                 "terms_of_service_acceptance": None,
             },
             "customer": customer["id"] if customer else None,
-            "customer_account": None,
             "customer_creation": (
                 None
                 if customer or mode == "subscription"
                 else p.get("customer_creation", "if_required")
             ),
-            "customer_details": None,
             "customer_email": customer_email,
             "discounts": [],
             "expires_at": expires_at,
-            "integration_identifier": None,
-            "invoice": None,
             "invoice_creation": (
                 {
                     "enabled": False,
@@ -207,34 +205,20 @@ class Checkout:
             ),
             "livemode": self.livemode,
             "locale": p.get("locale"),
-            "managed_payments": None,
             "metadata": metadata,
             "mode": mode,
-            "origin_context": None,
-            "payment_intent": None,
-            "payment_link": None,
             "payment_method_collection": "always" if mode == "subscription" else None,
-            "payment_method_configuration_details": None,
             "payment_method_options": {},
             "payment_method_types": ["card"],
             "payment_status": "unpaid",
-            "permissions": None,
             "phone_number_collection": {"enabled": False},
-            "presentment_details": None,
-            "recovered_from": None,
-            "saved_payment_method_options": None,
-            "setup_intent": None,
-            "shipping_address_collection": None,
-            "shipping_cost": None,
             "shipping_options": [],
             "status": "open",
             "submit_type": p.get("submit_type"),
-            "subscription": None,
             "success_url": success_url,
             "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
             "ui_mode": "hosted",
             "url": f"{self.url}/checkout/{session_id}",
-            "wallet_options": None,
             "_line_items": line_items,
             "_subscription_data": {
                 "metadata": sub_metadata,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 
-from .server import api, apply_metadata, nullable, to_email
+from .server import api, apply_metadata, nullable, nulls, to_email
 
 
 class Customers:
@@ -17,6 +17,10 @@ class Customers:
         customer = {
             "id": self._new_id("cus_", 14),
             "object": "customer",
+            **nulls(
+                "business_name currency customer_account default_source discount individual_name "
+                "shipping test_clock"
+            ),
             "address": (
                 {
                     k: address.get(k)
@@ -26,16 +30,10 @@ class Customers:
                 else None
             ),
             "balance": 0,
-            "business_name": None,
             "created": self.now(),
-            "currency": None,
-            "customer_account": None,
-            "default_source": None,
             "delinquent": False,
             "description": nullable(p.get("description")),
-            "discount": None,
             "email": to_email(p["email"], "email") if p.get("email") else None,
-            "individual_name": None,
             "invoice_prefix": secrets.token_hex(4).upper(),
             "invoice_settings": {
                 "custom_fields": None,
@@ -49,9 +47,7 @@ class Customers:
             "next_invoice_sequence": 1,
             "phone": nullable(p.get("phone")),
             "preferred_locales": list(p.get("preferred_locales") or []),
-            "shipping": None,
             "tax_exempt": "none",
-            "test_clock": None,
         }
         self._store(customer)
         self._emit("customer.created", customer)

@@ -24,7 +24,18 @@ from __future__ import annotations
 import datetime
 
 from . import pages
-from .server import DAY, StripeError, api, apply_metadata, invalid, nullable, page, rand, to_int
+from .server import (
+    DAY,
+    StripeError,
+    api,
+    apply_metadata,
+    invalid,
+    nullable,
+    nulls,
+    page,
+    rand,
+    to_int,
+)
 from .subscriptions import ENDED
 
 
@@ -46,33 +57,28 @@ class Payments:
         pi = {
             "id": pi_id,
             "object": "payment_intent",
+            **nulls(
+                "application application_fee_amount automatic_payment_methods canceled_at "
+                "cancellation_reason customer_account excluded_payment_method_types "
+                "last_payment_error latest_charge managed_payments next_action on_behalf_of "
+                "payment_method_configuration_details processing review setup_future_usage "
+                "shipping source statement_descriptor statement_descriptor_suffix transfer_data "
+                "transfer_group"
+            ),
             "amount": amount,
             "amount_capturable": 0,
             "amount_details": {"tip": {}},
             "amount_received": 0,
-            "application": None,
-            "application_fee_amount": None,
-            "automatic_payment_methods": None,
-            "canceled_at": None,
-            "cancellation_reason": None,
             "capture_method": "automatic",
             "client_secret": f"{pi_id}_secret_{rand(25)}",
             "confirmation_method": "automatic",
             "created": self.now(),
             "currency": currency,
             "customer": customer["id"] if customer else None,
-            "customer_account": None,
             "description": description,
-            "excluded_payment_method_types": None,
-            "last_payment_error": None,
-            "latest_charge": None,
             "livemode": self.livemode,
-            "managed_payments": None,
             "metadata": dict(metadata or {}),
-            "next_action": None,
-            "on_behalf_of": None,
             "payment_method": payment_method,
-            "payment_method_configuration_details": None,
             "payment_method_options": {
                 "card": {
                     "installments": None,
@@ -82,19 +88,10 @@ class Payments:
                 }
             },
             "payment_method_types": ["card"],
-            "processing": None,
             "receipt_email": receipt_email,
-            "review": None,
-            "setup_future_usage": None,
-            "shipping": None,
-            "source": None,
-            "statement_descriptor": None,
-            "statement_descriptor_suffix": None,
             "status": "requires_payment_method"
             if payment_method is None
             else "requires_confirmation",
-            "transfer_data": None,
-            "transfer_group": None,
         }
         self._store(pi)
         self._emit("payment_intent.created", pi)
@@ -107,12 +104,15 @@ class Payments:
         charge = {
             "id": charge_id,
             "object": "charge",
+            **nulls(
+                "application application_fee application_fee_amount failure_balance_transaction "
+                "on_behalf_of presentment_details radar_options receipt_number review shipping "
+                "source source_transfer statement_descriptor statement_descriptor_suffix "
+                "transfer_data transfer_group"
+            ),
             "amount": pi["amount"],
             "amount_captured": pi["amount"] if succeeded else 0,
             "amount_refunded": 0,
-            "application": None,
-            "application_fee": None,
-            "application_fee_amount": None,
             "balance_transaction": ("txn_" + rand(24)) if succeeded else None,
             "billing_details": {
                 "address": None,
@@ -128,13 +128,11 @@ class Payments:
             "customer": pi["customer"],
             "description": pi["description"],
             "disputed": False,
-            "failure_balance_transaction": None,
             "failure_code": "card_declined" if failed else None,
             "failure_message": "Your card was declined." if failed else None,
             "fraud_details": {},
             "livemode": self.livemode,
             "metadata": dict(pi["metadata"]),
-            "on_behalf_of": None,
             "outcome": {
                 "advice_code": None,
                 "network_advice_code": None,
@@ -173,10 +171,7 @@ class Payments:
                 },
                 "type": "card",
             },
-            "presentment_details": None,
-            "radar_options": None,
             "receipt_email": pi["receipt_email"] or email,
-            "receipt_number": None,
             "receipt_url": f"{self.url}/receipts/{charge_id}",
             "refunded": False,
             "refunds": {
@@ -186,15 +181,7 @@ class Payments:
                 "total_count": 0,
                 "url": f"/v1/charges/{charge_id}/refunds",
             },
-            "review": None,
-            "shipping": None,
-            "source": None,
-            "source_transfer": None,
-            "statement_descriptor": None,
-            "statement_descriptor_suffix": None,
             "status": status,
-            "transfer_data": None,
-            "transfer_group": None,
         }
         return self._store(charge)
 
@@ -440,14 +427,16 @@ class Payments:
         refund = {
             "id": self._new_id("re_"),
             "object": "refund",
+            **nulls(
+                "customer_account description receipt_number source_transfer_reversal "
+                "transfer_reversal"
+            ),
             "amount": amount,
             "balance_transaction": "txn_" + rand(24),
             "charge": charge["id"],
             "created": self.now(),
             "currency": charge["currency"],
             "customer": charge["customer"],
-            "customer_account": None,
-            "description": None,
             "destination_details": {
                 "card": {
                     "reference": None,
@@ -461,10 +450,7 @@ class Payments:
             "payment_intent": charge["payment_intent"],
             "payment_method": charge["payment_method"],
             "reason": reason,
-            "receipt_number": None,
-            "source_transfer_reversal": None,
             "status": "succeeded",
-            "transfer_reversal": None,
         }
         self._store(refund)
         self._emit("refund.created", refund)

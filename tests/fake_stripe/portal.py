@@ -1,14 +1,13 @@
 """Billing portal sessions and the hosted portal page.
 
-API: ``POST /v1/billing_portal/sessions`` (``customer``, ``return_url``, ``locale``,
-``flow_data``). Event: ``billing_portal.session.created``.
+API: ``POST /v1/billing_portal/sessions`` (``customer``, ``return_url``, ``locale``; a
+``flow_data`` deep link is refused as not faked). Event: ``billing_portal.session.created``.
 
 The page ``/portal/{id}`` lists the customer's subscriptions. For one that renews: "Cancel at
 period end" and "Cancel now" (with an optional reason from Stripe's list, ``feedback``, and a
 ``comment``, which end up in ``cancellation_details``), and "Switch to …" each other active
 recurring price of the same product and currency; for one set to cancel: "Renew" and "Cancel
-now". "Return" redirects to ``return_url``. After an action the page shows what happened, or
-redirects to ``flow_data[after_completion][redirect][return_url]`` when the session has one.
+now". "Return" redirects to ``return_url``. After an action the page shows what happened.
 """
 
 from __future__ import annotations
@@ -21,33 +20,12 @@ from .subscriptions import ENDED, FEEDBACK
 class Portal:
     @api("POST", "/v1/billing_portal/sessions", "billing_portal.SessionCreateParams")
     def _api_portal_create(self, p):
+        if "flow_data" in p:
+            raise invalid("flow_data", "The fake does not support flow_data deep links.")
         if not p.get("customer"):
             raise required("customer")
         customer = self._get("customer", p["customer"], "customer")
         return_url = to_url(p["return_url"], "return_url") if p.get("return_url") else None
-        flow = None
-        flow_data = p.get("flow_data")
-        if isinstance(flow_data, dict):
-            flow_type = flow_data.get("type")
-            if flow_type not in (
-                "payment_method_update",
-                "subscription_cancel",
-                "subscription_update",
-                "subscription_update_confirm",
-            ):
-                raise invalid("flow_data[type]", f"Invalid flow_data[type]: {flow_type}")
-            after = flow_data.get("after_completion") or {}
-            flow = {
-                "after_completion": {
-                    "hosted_confirmation": after.get("hosted_confirmation"),
-                    "redirect": after.get("redirect"),
-                    "type": after.get("type", "portal_homepage"),
-                },
-                "subscription_cancel": flow_data.get("subscription_cancel"),
-                "subscription_update": flow_data.get("subscription_update"),
-                "subscription_update_confirm": flow_data.get("subscription_update_confirm"),
-                "type": flow_type,
-            }
         portal_id = self._new_id("bps_")
         portal = {
             "id": portal_id,
@@ -56,7 +34,7 @@ class Portal:
             "created": self.now(),
             "customer": customer["id"],
             "customer_account": None,
-            "flow": flow,
+            "flow": None,
             "livemode": self.livemode,
             "locale": p.get("locale"),
             "on_behalf_of": None,
@@ -129,9 +107,6 @@ class Portal:
             message = "Your plan has been updated."
         else:
             return 400, {}, self._portal_view(portal, f"Unknown action {action!r}.")
-        redirect = ((portal["flow"] or {}).get("after_completion") or {}).get("redirect") or {}
-        if redirect.get("return_url"):
-            return 303, {"Location": redirect["return_url"]}, ""
         return 200, {}, self._portal_view(portal, message)
 
     @page("GET", "/portal/{id}")

@@ -323,6 +323,11 @@ def to_currency(value, param: str) -> str:
     return value.lower()
 
 
+def nulls(names: str) -> dict:
+    """Fields that start null, named in one string: ``{**nulls("a b"), ...}``."""
+    return dict.fromkeys(names.split())
+
+
 def nullable(value):
     """An empty string unsets a field, as in Stripe's form encoding."""
     return None if value == "" else value
@@ -650,8 +655,11 @@ class StripeServer:
     # ---- what the API shows --------------------------------------------------------------
 
     def _present(self, obj: dict) -> dict:
-        """A deep copy as the API shows it, internal keys dropped (resources add to it)."""
-        return {k: copy.deepcopy(v) for k, v in obj.items() if not k.startswith("_")}
+        """A deep copy as the API shows it: internal keys dropped, ``id`` and ``object`` first,
+        then the fields in alphabetical order, as Stripe writes them (resources add to it)."""
+        keys = sorted(k for k in obj if not k.startswith("_"))
+        keys.sort(key=lambda k: {"id": 0, "object": 1}.get(k, 2))
+        return {k: copy.deepcopy(obj[k]) for k in keys}
 
     def _includable(self, obj: dict, key: str):
         """A field shown only when expanded (resources add theirs)."""

@@ -22,7 +22,7 @@ API: retrieve, list (``status``, default every status but canceled; ``customer``
 from __future__ import annotations
 
 from . import pages
-from .server import DAY, add_interval, api, invalid, nullable
+from .server import DAY, add_interval, api, invalid, nullable, nulls
 
 ENDED = ("canceled", "incomplete_expired")
 REASONS = ("cancellation_requested", "payment_failed", "payment_disputed")
@@ -98,34 +98,32 @@ class Subscriptions:
         sub = {
             "id": sub_id,
             "object": "subscription",
-            "application": None,
-            "application_fee_percent": None,
+            **nulls(
+                "application application_fee_percent billing_cycle_anchor_config "
+                "billing_thresholds cancel_at canceled_at customer_account days_until_due "
+                "default_source ended_at latest_invoice managed_payments "
+                "next_pending_invoice_item_invoice on_behalf_of pause_collection "
+                "pending_invoice_item_interval pending_setup_intent pending_update "
+                "presentment_details schedule status_details test_clock transfer_data"
+            ),
             "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
             "billing_cycle_anchor": trial_end or now,
-            "billing_cycle_anchor_config": None,
             "billing_mode": {
                 "flexible": {"proration_discounts": "included"},
                 "type": "flexible",
                 "updated_at": None,
             },
             "billing_schedules": [],
-            "billing_thresholds": None,
-            "cancel_at": None,
             "cancel_at_period_end": False,
-            "canceled_at": None,
             "cancellation_details": {"comment": None, "feedback": None, "reason": None},
             "collection_method": "charge_automatically",
             "created": now,
             "currency": lines[0][0]["currency"],
             "customer": customer["id"],
-            "customer_account": None,
-            "days_until_due": None,
             "default_payment_method": payment_method,
-            "default_source": None,
             "default_tax_rates": [],
             "description": description,
             "discounts": [],
-            "ended_at": None,
             "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
             "items": {
                 "object": "list",
@@ -134,30 +132,17 @@ class Subscriptions:
                 "total_count": len(items),
                 "url": f"/v1/subscription_items?subscription={sub_id}",
             },
-            "latest_invoice": None,
             "livemode": self.livemode,
-            "managed_payments": None,
             "metadata": dict(metadata or {}),
-            "next_pending_invoice_item_invoice": None,
-            "on_behalf_of": None,
-            "pause_collection": None,
             "payment_settings": {
                 "payment_method_options": None,
                 "payment_method_types": None,
                 "save_default_payment_method": "off",
             },
-            "pending_invoice_item_interval": None,
-            "pending_setup_intent": None,
-            "pending_update": None,
-            "presentment_details": None,
-            "schedule": None,
             "start_date": now,
             "status": "trialing"
             if trial_days
             else ("incomplete" if incomplete_first else "active"),
-            "status_details": None,
-            "test_clock": None,
-            "transfer_data": None,
             "trial_end": trial_end,
             "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
             "trial_start": now if trial_days else None,
@@ -416,16 +401,23 @@ class Subscriptions:
         invoice = {
             "id": invoice_id,
             "object": "invoice",
+            **nulls(
+                "account_tax_ids application automatically_finalizes_at confirmation_secret "
+                "custom_fields customer_account customer_shipping default_payment_method "
+                "default_source description due_date effective_at ending_balance footer "
+                "from_invoice hosted_invoice_url invoice_pdf last_finalization_error "
+                "latest_revision next_payment_attempt number on_behalf_of receipt_number rendering "
+                "shipping_cost shipping_details statement_descriptor status_details subscription "
+                "test_clock threshold_reason webhooks_delivered_at"
+            ),
             "account_country": "US",
             "account_name": self.account_name,
-            "account_tax_ids": None,
             "amount_due": total,
             "amount_overpaid": 0,
             "amount_paid": 0,
             "amount_paid_off_stripe": 0,
             "amount_remaining": total,
             "amount_shipping": 0,
-            "application": None,
             "attempt_count": 0,
             "attempted": False,
             "auto_advance": True,
@@ -436,37 +428,20 @@ class Subscriptions:
                 "provider": None,
                 "status": None,
             },
-            "automatically_finalizes_at": None,
             "billing_reason": billing_reason,
             "collection_method": "charge_automatically",
-            "confirmation_secret": None,
             "created": self.now(),
             "currency": sub["currency"],
-            "custom_fields": None,
             "customer": customer["id"],
-            "customer_account": None,
             "customer_address": customer["address"],
             "customer_email": customer["email"],
             "customer_name": customer["name"],
             "customer_phone": customer["phone"],
-            "customer_shipping": None,
             "customer_tax_exempt": "none",
             "customer_tax_ids": [],
-            "default_payment_method": None,
-            "default_source": None,
             "default_tax_rates": [],
-            "description": None,
             "discounts": [],
-            "due_date": None,
-            "effective_at": None,
-            "ending_balance": None,
-            "footer": None,
-            "from_invoice": None,
-            "hosted_invoice_url": None,
-            "invoice_pdf": None,
             "issuer": {"type": "self"},
-            "last_finalization_error": None,
-            "latest_revision": None,
             "lines": {
                 "object": "list",
                 "data": lines,
@@ -476,9 +451,6 @@ class Subscriptions:
             },
             "livemode": self.livemode,
             "metadata": {},
-            "next_payment_attempt": None,
-            "number": None,
-            "on_behalf_of": None,
             "parent": {
                 "quote_details": None,
                 "subscription_details": {
@@ -496,14 +468,8 @@ class Subscriptions:
             "period_start": period_start,
             "post_payment_credit_notes_amount": 0,
             "pre_payment_credit_notes_amount": 0,
-            "receipt_number": None,
-            "rendering": None,
-            "shipping_cost": None,
-            "shipping_details": None,
             "starting_balance": 0,
-            "statement_descriptor": None,
             "status": "draft",
-            "status_details": None,
             "status_transitions": {
                 "finalized_at": None,
                 "marked_uncollectible_at": None,
@@ -511,17 +477,13 @@ class Subscriptions:
                 "voided_at": None,
             },
             # As in fixtures3.json: kept but null; the link is parent.subscription_details.
-            "subscription": None,
             "subtotal": total,
             "subtotal_excluding_tax": total,
-            "test_clock": None,
-            "threshold_reason": None,
             "total": total,
             "total_discount_amounts": [],
             "total_excluding_tax": total,
             "total_pretax_credit_amounts": [],
             "total_taxes": [],
-            "webhooks_delivered_at": None,
         }
         return self._store(invoice)
 

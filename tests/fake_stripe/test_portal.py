@@ -132,27 +132,12 @@ def test_portal_switch_plan(client, fake, receiver):
     assert "currency" in error.value.message
 
 
-def test_portal_flow_redirects_after_completion(client, fake):
-    _, monthly, _ = make_plan(client)
-    sub = subscribe(client, fake, monthly)
-    portal = client.v1.billing_portal.sessions.create(
-        params={
-            "customer": sub.customer,
-            "flow_data": {
-                "type": "subscription_cancel",
-                "subscription_cancel": {"subscription": sub.id},
-                "after_completion": {
-                    "type": "redirect",
-                    "redirect": {"return_url": "http://app.test/after/"},
-                },
-            },
-        }
-    )
-    assert portal.flow.type == "subscription_cancel"
-    assert post_form(portal.url, action="cancel_now", subscription=sub.id) == (
-        303,
-        "http://app.test/after/",
-    )
+def test_portal_sessions_the_fake_cannot_serve_are_refused(client):
     with pytest.raises(stripe.InvalidRequestError) as error:
         client.v1.billing_portal.sessions.create(params={"customer": "cus_nobody"})
-    assert error.value.param == "customer"
+    assert error.value.param == "customer" and error.value.code == "resource_missing"
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client.v1.billing_portal.sessions.create(
+            params={"customer": "cus_x", "flow_data": {"type": "subscription_cancel"}}
+        )
+    assert error.value.param == "flow_data"
