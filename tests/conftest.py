@@ -1,7 +1,8 @@
 """Shared personas and fixtures.
 
 Personas are people as the product knows them: roles are the groups of the roles migration;
-more personas arrive with memberships.
+more personas arrive with memberships. Stripe is the fake Stripe (tests/fake_stripe): with its
+webhooks (`fake_stripe`) or without (`stripe_api`).
 """
 
 import os
@@ -17,6 +18,9 @@ from django.contrib.auth.models import Group
 from django.utils import timezone, translation
 
 from tests.factories import MembershipFactory, UserFactory
+from tests.fake_stripe import FakeStripe
+from tests.members.stripe_events import SECRET as STRIPE_WEBHOOK_SECRET
+from tests.members.stripe_events import URL as STRIPE_WEBHOOK_PATH
 
 PASSWORD = "correct horse battery"
 CHROMIUM = "/usr/bin/chromium"
@@ -99,6 +103,53 @@ def lapsed_member(db):
 def superuser(db):
     """The site's administrator: every permission."""
     return _verified(UserFactory(email="admin@example.com", is_staff=True, is_superuser=True))
+
+
+def _point_the_site_at(fake, settings):
+    """The app's Stripe settings for the fake (test mode), and its hosted pages allowed as the
+    target of the site's forms, as Stripe's are."""
+    overrides = fake.settings_overrides()
+    settings.STRIPE_API_BASE = overrides["STRIPE_API_BASE"]
+    settings.STRIPE_SECRET_KEY = overrides["STRIPE_SECRET_KEY"]
+    settings.STRIPE_WEBHOOK_SECRETS = [STRIPE_WEBHOOK_SECRET]
+    settings.STRIPE_LIVEMODE = False
+    settings.SECURE_CSP = {
+        **settings.SECURE_CSP,
+        "form-action": [*settings.SECURE_CSP["form-action"], fake.url],
+    }
+
+
+@pytest.fixture
+def stripe_webhook_events():
+    """The event types the fake Stripe sends to the site: all of them. A module narrows them,
+    as the webhook endpoint configured in Stripe's Dashboard does, by defining a fixture of
+    this name."""
+    return ["*"]
+
+
+@pytest.fixture
+def fake_stripe(live_server, settings, stripe_webhook_events):
+    """The fake Stripe with the site pointed at it, posting signed webhooks to the live
+    server's endpoint (with the secret `tests.members.stripe_events` signs with). Deliveries
+    caused by API calls follow the response: `fake_stripe.wait_for_webhooks()` before checking
+    what the site made of them."""
+    with FakeStripe(
+        webhook_url=live_server.url + STRIPE_WEBHOOK_PATH,
+        webhook_secret=STRIPE_WEBHOOK_SECRET,
+        enabled_events=stripe_webhook_events,
+    ) as fake:
+        _point_the_site_at(fake, settings)
+        yield fake
+        fake.wait_for_webhooks()
+
+
+@pytest.fixture
+def stripe_api(settings):
+    """The fake Stripe with the site pointed at it, sending no webhooks: what the site asks
+    Stripe is all there is to check (no live server needed)."""
+    with FakeStripe(webhook_url=None, webhook_secret=STRIPE_WEBHOOK_SECRET) as fake:
+        _point_the_site_at(fake, settings)
+        yield fake
 
 
 @pytest.fixture(autouse=True)

@@ -17,11 +17,9 @@ from playwright.sync_api import expect
 
 from members.models import Donation, Membership, Payment
 from tests.factories import ArticleFactory, PlanFactory, PriceFactory
-from tests.fake_stripe import FakeStripe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-WEBHOOK_SECRET = "whsec_browser_tests"
 PASSWORD = "a long passphrase for the member"
 STORY_BODY = "The council signed the contract two days before the tender closed."
 GATE = "This story is for members"
@@ -47,24 +45,9 @@ ENABLED_EVENTS = [
 
 
 @pytest.fixture
-def fake_stripe(live_server, settings):
-    """A fake Stripe whose webhooks reach the live server, and the app pointed at it."""
-    with FakeStripe(
-        webhook_url=live_server.url + "/membership/stripe/webhook/",
-        webhook_secret=WEBHOOK_SECRET,
-        enabled_events=ENABLED_EVENTS,
-    ) as fake:
-        settings.STRIPE_API_BASE = fake.url
-        settings.STRIPE_SECRET_KEY = "sk_test_browser"
-        settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET]
-        settings.STRIPE_LIVEMODE = False
-        # The site's policy lets forms lead to Stripe's hosted pages; here they live at the fake.
-        settings.SECURE_CSP = {
-            **settings.SECURE_CSP,
-            "form-action": [*settings.SECURE_CSP["form-action"], fake.url],
-        }
-        yield fake
-        fake.wait_for_webhooks()
+def stripe_webhook_events():
+    """The fake Stripe (tests/conftest.py's `fake_stripe`) sends only these types."""
+    return ENABLED_EVENTS
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 Plain forms, no JavaScript: a browser test clicks buttons, a unit test posts forms with urllib.
 Button labels are part of the contract tests rely on: Checkout has "Pay" and "Cancel"; the portal
-has "Cancel at period end", "Renew", "Cancel now", "Switch to …" and "Return"; an open invoice has
-"Pay invoice".
+has "Cancel at period end", "Renew", "Cancel now" (with the optional "Reason for canceling"
+and "Anything else?" fields), "Switch to …" and "Return"; an open invoice has "Pay invoice".
+Amounts are formatted here (``money``) for the pages and for error messages alike.
 """
 
 from __future__ import annotations
@@ -136,9 +137,16 @@ def closed_checkout_page(session: dict) -> str:
     return layout("Checkout closed", body, livemode=session["livemode"])
 
 
-def portal_page(portal: dict, customer: dict, entries: list[dict], message: str = "") -> str:
+def portal_page(
+    portal: dict,
+    customer: dict,
+    entries: list[dict],
+    feedback_choices: tuple[str, ...],
+    message: str = "",
+) -> str:
     """``entries``: one per subscription, ``{"subscription", "label", "alternatives"}`` where
-    ``alternatives`` lists ``(price_id, label)`` pairs the subscription may switch to."""
+    ``alternatives`` lists ``(price_id, label)`` pairs the subscription may switch to;
+    ``feedback_choices``: the reasons a customer may give when canceling."""
     pid = portal["id"]
     action = f"/portal/{pid}"
     parts = [
@@ -165,15 +173,10 @@ def portal_page(portal: dict, customer: dict, entries: list[dict], message: str 
         else:
             lines.append(f"<p>Renews on {date_text(period_end)}</p>")
         fields = {"subscription": sub["id"]}
-        if sub["cancel_at_period_end"] or sub["cancel_at"]:
+        scheduled = sub["cancel_at_period_end"] or sub["cancel_at"]
+        if scheduled:
             lines.append(_button(action, "Renew", {**fields, "action": "renew"}))
-        else:
-            lines.append(
-                _button(
-                    action, "Cancel at period end", {**fields, "action": "cancel_at_period_end"}
-                )
-            )
-        lines.append(_button(action, "Cancel now", {**fields, "action": "cancel_now"}, "secondary"))
+        lines.append(_cancel_form(action, sub["id"], feedback_choices, not scheduled))
         for price_id, label in entry["alternatives"]:
             lines.append(
                 _button(
@@ -187,6 +190,29 @@ def portal_page(portal: dict, customer: dict, entries: list[dict], message: str 
         parts.append("".join(lines))
     parts.append(_button(f"/portal/{pid}/return", "Return", cls="secondary"))
     return layout("Customer portal", "".join(parts), livemode=portal["livemode"])
+
+
+def _cancel_form(action: str, sub_id: str, choices: tuple[str, ...], at_period_end: bool) -> str:
+    """Why the customer leaves (optional), then "Cancel at period end" and "Cancel now"."""
+    options = '<option value="">Prefer not to say</option>' + "".join(
+        f'<option value="{escape(c)}">{escape(c.replace("_", " ").capitalize())}</option>'
+        for c in choices
+    )
+    later = (
+        '<button type="submit" name="action" value="cancel_at_period_end">'
+        "Cancel at period end</button>"
+        if at_period_end
+        else ""
+    )
+    return (
+        f'<form method="post" action="{escape(action)}">'
+        f'<input type="hidden" name="subscription" value="{escape(sub_id)}">'
+        f'<label>Reason for canceling <select name="feedback">{options}</select></label>'
+        '<label>Anything else? <input type="text" name="comment"></label>'
+        f"{later}"
+        '<button type="submit" name="action" value="cancel_now" class="secondary">'
+        "Cancel now</button></form>"
+    )
 
 
 def invoice_page(invoice: dict) -> str:

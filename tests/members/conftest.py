@@ -1,13 +1,10 @@
-"""Fixtures for the membership tests: staff alert addresses, the production task queue, and the
-fake Stripe sending its webhooks to the live server."""
+"""Fixtures for the membership tests: staff alert addresses and the production task queue (the
+fake Stripe fixtures, `fake_stripe` and `stripe_api`, are in tests/conftest.py)."""
 
 import signal
 
 import pytest
 from django.core.management import call_command
-
-from tests.fake_stripe import FakeStripe
-from tests.members.stripe_events import SECRET, URL
 
 STAFF = ["members.desk@example.com", "editor.in.chief@example.com"]
 
@@ -39,14 +36,3 @@ def database_tasks(settings):
                 signal.signal(sig, handler)
 
     return run_queued_tasks
-
-
-@pytest.fixture
-def fake_stripe(live_server, settings):
-    """The fake Stripe, posting signed webhooks to the live server's endpoint (test mode)."""
-    with FakeStripe(webhook_url=live_server.url + URL, webhook_secret=SECRET) as fake:
-        settings.STRIPE_WEBHOOK_SECRETS = [SECRET]
-        settings.STRIPE_LIVEMODE = False
-        settings.STRIPE_SECRET_KEY = "sk_test_fake"
-        settings.STRIPE_API_BASE = fake.url
-        yield fake

@@ -1,11 +1,11 @@
 """Hand-signed Stripe webhook deliveries for the webhook tests.
 
 Stripe signs `f"{t}.{body}"` with HMAC-SHA256 under the endpoint's secret and sends
-`Stripe-Signature: t=<t>,v1=<hex>`; the view verifies it over the exact bytes received.
+`Stripe-Signature: t=<t>,v1=<hex>`; the view verifies it over the exact bytes received. The
+signature is the fake Stripe's own (`tests.fake_stripe.sign`), so both kinds of delivery are
+signed alike.
 """
 
-import hashlib
-import hmac
 import itertools
 import json
 import time
@@ -16,6 +16,7 @@ from django.urls import reverse
 from members.models import Customer
 from tests import corpus
 from tests.factories import MembershipFactory, PriceFactory, UserFactory
+from tests.fake_stripe import sign
 
 SECRET = "whsec_test_newsroom_webhook_secret"
 OLD_SECRET = "whsec_test_previous_secret"
@@ -40,9 +41,8 @@ def webhook_url():
 
 
 def signature(body, secret=SECRET, timestamp=None):
-    timestamp = int(time.time()) if timestamp is None else int(timestamp)
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+    """The `Stripe-Signature` header for `body` (bytes), signed now unless `timestamp` says."""
+    return sign(body, secret, timestamp)
 
 
 def make_event(type, obj, *, created=None, livemode=False, id=None):

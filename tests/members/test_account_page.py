@@ -9,7 +9,6 @@ from django.utils import timezone
 from members.models import Customer, Donation, Membership, Payment, User
 from tests.conftest import PASSWORD
 from tests.factories import PriceFactory
-from tests.fake_stripe import FakeStripe
 from tests.html import visible_text
 
 pytestmark = pytest.mark.django_db
@@ -164,11 +163,9 @@ def test_data_download_needs_a_login(client):
 
 
 @pytest.fixture
-def fake(settings):
-    with FakeStripe(webhook_url=None) as fake:
-        settings.STRIPE_API_BASE = fake.url
-        settings.STRIPE_SECRET_KEY = "sk_test_newsroom"
-        yield fake
+def fake(stripe_api):
+    """The fake Stripe, sending no webhooks (`stripe_api`, tests/conftest.py)."""
+    return stripe_api
 
 
 DELETE = "/membership/account/delete/"

@@ -14,7 +14,6 @@ from django.test import Client
 from members.models import Customer, Membership, User
 from tests.conftest import PASSWORD
 from tests.factories import MembershipFactory, PlanFactory, PriceFactory
-from tests.fake_stripe import FakeStripe
 from tests.html import visible_text
 from tests.members.test_signup_input import (
     HEADER_INJECTIONS,
@@ -26,12 +25,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def fake(settings):
-    with FakeStripe(webhook_url=None) as fake:
-        settings.STRIPE_API_BASE = fake.url
-        settings.STRIPE_SECRET_KEY = "sk_test_newsroom"
-        settings.STRIPE_LIVEMODE = False
-        yield fake
+def fake(stripe_api):
+    """The fake Stripe, sending no webhooks (`stripe_api`, tests/conftest.py)."""
+    return stripe_api
 
 
 def stripe_price(fake, amount=500, currency="eur", interval="month", plan=None):

@@ -23,15 +23,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def fake(settings):
-    """A fake Stripe that sends no webhooks, with the app pointed at it."""
-    with FakeStripe(webhook_url=None) as fake:
-        overrides = fake.settings_overrides()
-        settings.STRIPE_API_BASE = overrides["STRIPE_API_BASE"]
-        settings.STRIPE_SECRET_KEY = overrides["STRIPE_SECRET_KEY"]
-        settings.STRIPE_WEBHOOK_SECRETS = [overrides["STRIPE_WEBHOOK_SECRET"]]
-        settings.STRIPE_LIVEMODE = False
-        yield fake
+def fake(stripe_api):
+    """The fake Stripe, sending no webhooks (`stripe_api`, tests/conftest.py)."""
+    return stripe_api
 
 
 def run(command, *args, **options):
