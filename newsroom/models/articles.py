@@ -16,9 +16,9 @@ from django_prose_editor.fields import ProseEditorField
 from imagefield.fields import ImageField, PPOIField
 from simple_history.models import HistoricalRecords
 
-from .images import check_storage, image_upload_to
-from .renditions import image_formats
-from .richtext import BIO_EXTENSIONS, BODY_EXTENSIONS, clean_bio, clean_body
+from ..images import check_storage, image_upload_to
+from ..renditions import image_formats
+from ..richtext import BIO_EXTENSIONS, BODY_EXTENSIONS, clean_bio, clean_body
 
 logger = logging.getLogger(__name__)
 

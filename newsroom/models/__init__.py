@@ -1,0 +1,35 @@
+"""The newsroom's models: its content (articles.py) and its fundraising (fundraising.py)."""
+
+from .articles import (
+    FIGURE_IMAGE_ID,
+    Article,
+    ArticleAuthor,
+    ArticleQuerySet,
+    ArticleRedirect,
+    Author,
+    Correction,
+    EditConflict,
+    Image,
+    Region,
+    Section,
+    Tag,
+    Taxonomy,
+    image_file_saved,
+)
+
+__all__ = [
+    "FIGURE_IMAGE_ID",
+    "Article",
+    "ArticleAuthor",
+    "ArticleQuerySet",
+    "ArticleRedirect",
+    "Author",
+    "Correction",
+    "EditConflict",
+    "Image",
+    "Region",
+    "Section",
+    "Tag",
+    "Taxonomy",
+    "image_file_saved",
+]
