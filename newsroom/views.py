@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse
@@ -9,7 +8,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from members.access import can_read_full
+from members.access import can_read_full, reader
 
 from .models import Article, Section
 
@@ -27,18 +26,6 @@ def _page(request, articles):
     if number < 1 or (number > 1 and number > paginator.num_pages):
         raise Http404("No such page")
     return paginator.page(min(number, max(paginator.num_pages, 1)))
-
-
-def reader(request):
-    """The user behind a request, without touching the session when there is none.
-
-    Reading `request.user` marks the session as accessed, which adds `Vary: Cookie` to the
-    response; a request with no session cookie is anonymous, and its page stays shareable by
-    caches.
-    """
-    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-        return AnonymousUser()
-    return request.user
 
 
 def _published_in_language():

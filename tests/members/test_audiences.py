@@ -6,7 +6,13 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from members.access import can_read_full, is_donor, is_lapsed_member, is_member
+from members.access import (
+    audiences_of,
+    can_read_full,
+    is_donor,
+    is_lapsed_member,
+    is_member,
+)
 from members.models import Donation, Membership, Payment
 from newsroom.models import Article
 from tests.factories import ArticleFactory, MembershipFactory, UserFactory
@@ -140,13 +146,13 @@ def test_members_read_members_only_and_early_access_stories(member, lapsed_membe
     assert can_read_full(reader, early, now=timezone.now() + timedelta(days=3))
 
 
-def test_each_audience_check_is_one_query_and_cached_per_request(member, django_assert_num_queries):
+def test_what_a_reader_is_takes_one_query_cached_per_request(member, django_assert_num_queries):
     with django_assert_num_queries(1):
         assert is_member(member)
         assert not is_lapsed_member(member)
         assert is_member(member)
-    with django_assert_num_queries(1):
         assert not is_donor(member)
+        assert audiences_of(member) == {"everyone", "member", "non_donor"}
 
 
 def test_the_membership_desk_filters_readers_by_the_same_audience_rules(
@@ -168,3 +174,13 @@ def test_the_membership_desk_filters_readers_by_the_same_audience_rules(
         listed = {user.email for user in everyone if f"/members/user/{user.pk}/change/" in page}
         assert listed == {user.email for user in everyone if rule(user)}, audience
     assert is_member(back_again) and not is_lapsed_member(back_again)
+
+
+def test_a_reader_belongs_to_every_audience_whose_rule_they_meet(lapsed_member, member):
+    Donation.objects.create(user=lapsed_member, amount=500, currency="eur", status="paid")
+    Donation.objects.create(user=member, amount=900, currency="usd", status="paid")
+
+    assert audiences_of(lapsed_member) == {"everyone", "registered", "lapsed", "donor"}
+    assert audiences_of(member) == {"everyone", "member", "donor"}
+    assert audiences_of(UserFactory()) == {"everyone", "registered", "non_donor"}
+    assert audiences_of(AnonymousUser()) == {"everyone", "anonymous", "non_donor"}
