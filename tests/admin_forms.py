@@ -1,78 +1,9 @@
 """Filling in admin forms as a browser would: what the page offers, plus what the person types."""
 
-from html.parser import HTMLParser
-
 from newsroom.models import Article
+from tests import html
 
 ARTICLES = "/admin/newsroom/article/"
-
-_SKIPPED_INPUTS = {"submit", "button", "file", "reset", "image"}
-
-
-class _FormParser(HTMLParser):
-    def __init__(self, form_id):
-        super().__init__(convert_charrefs=True)
-        self.form_id = form_id
-        self.inside = False
-        self.fields = {}
-        self._select = None
-        self._textarea = None
-
-    def _add(self, name, value):
-        if name and "__prefix__" not in name:
-            self.fields.setdefault(name, []).append(value)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.inside = attrs.get("id") == self.form_id
-            return
-        if not self.inside or "disabled" in attrs:
-            return
-        if tag == "input":
-            kind = (attrs.get("type") or "text").lower()
-            if kind in _SKIPPED_INPUTS:
-                return
-            if kind in {"checkbox", "radio"}:
-                if "checked" in attrs:
-                    self._add(attrs.get("name"), attrs.get("value", "on"))
-                return
-            self._add(attrs.get("name"), attrs.get("value") or "")
-        elif tag == "select":
-            self._select = {
-                "name": attrs.get("name"),
-                "multiple": "multiple" in attrs,
-                "chosen": [],
-                "first": None,
-            }
-        elif tag == "option" and self._select is not None:
-            if self._select["first"] is None:
-                self._select["first"] = attrs.get("value", "")
-            if "selected" in attrs:
-                self._select["chosen"].append(attrs.get("value", ""))
-        elif tag == "textarea":
-            self._textarea = {"name": attrs.get("name"), "text": []}
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.inside = False
-        elif tag == "select" and self._select is not None:
-            chosen = self._select["chosen"]
-            # A single select with nothing selected submits its first option, like a browser.
-            if not chosen and self._select["first"] is not None and not self._select["multiple"]:
-                chosen = [self._select["first"]]
-            for value in chosen:
-                self._add(self._select["name"], value)
-            self._select = None
-        elif tag == "textarea" and self._textarea is not None:
-            text = "".join(self._textarea["text"])
-            # Browsers drop the newline that follows <textarea>.
-            self._add(self._textarea["name"], text.removeprefix("\n"))
-            self._textarea = None
-
-    def handle_data(self, data):
-        if self._textarea is not None:
-            self._textarea["text"].append(data)
 
 
 def form_data(response, form_id="article_form", **changes):
@@ -80,10 +11,7 @@ def form_data(response, form_id="article_form", **changes):
 
     Values are lists (as Django's test client accepts them); a change of None removes a field.
     """
-    html = response.content.decode()
-    parser = _FormParser(form_id)
-    parser.feed(html)
-    data = dict(parser.fields)
+    data = html.form_data(response, form_id)
     for name, value in changes.items():
         if value is None:
             data.pop(name, None)

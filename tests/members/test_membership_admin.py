@@ -3,7 +3,6 @@ processing a failed Stripe event again, and the user list's membership columns, 
 search."""
 
 from datetime import timedelta
-from html.parser import HTMLParser
 
 import pytest
 from django.db import connection
@@ -14,6 +13,7 @@ from members import webhooks
 from members.access import is_member
 from members.models import Customer, Donation, Membership, Payment, StripeEvent
 from tests.factories import MembershipFactory, UserFactory
+from tests.html import changelist_rows
 from tests.members.stripe_events import invoice, make_event, post, stripe_settings  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
@@ -95,43 +95,11 @@ def test_process_again_reruns_a_failed_event_exactly_once(client, membership_man
 USERS = "/admin/members/user/"
 
 
-class _ChangeListRows(HTMLParser):
-    """The changelist's rows as {email: {column: text}}; a boolean icon reads "True"/"False"."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.rows, self._row, self._column = [], None, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "tr":
-            self._row = {}
-        elif tag in ("td", "th") and self._row is not None:
-            classes = (attrs.get("class") or "").split()
-            fields = [c.removeprefix("field-") for c in classes if c.startswith("field-")]
-            self._column = fields[0] if fields else None
-            if self._column:
-                self._row[self._column] = ""
-        elif tag == "img" and self._column:
-            self._row[self._column] += attrs.get("alt", "")
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th"):
-            self._column = None
-        elif tag == "tr" and self._row:
-            self.rows.append({k: v.strip() for k, v in self._row.items()})
-            self._row = None
-
-    def handle_data(self, data):
-        if self._column:
-            self._row[self._column] += data
-
-
 def user_rows(response):
+    """The user list's rows by email: {email: {column: text}}; a boolean icon reads "True" or
+    "False"."""
     assert response.status_code == 200
-    parser = _ChangeListRows()
-    parser.feed(response.content.decode())
-    return {row["email"]: row for row in parser.rows if "email" in row}
+    return {row["email"]: row for row in changelist_rows(response) if "email" in row}
 
 
 def test_the_user_list_shows_whether_each_reader_is_a_member_and_of_which_plan(

@@ -1,11 +1,14 @@
-"""Every recorded Stripe event of the corpus (tests/corpus/stripe/events), in both API layouts, through the webhook.
+"""Every recorded Stripe event of the corpus (tests/corpus/stripe/events), in both API layouts,
+through the webhook.
 
 Local rows each event refers to (user, plan price, Stripe customer, membership, payment) are
-created first, as they would exist in production. No payload causes a 500; live-mode ones are
-acknowledged and ignored under test settings; a replay of the same event id changes nothing.
+created first, as they would exist in production. Each payload has the effect listed for it
+(EFFECTS), never a 500; live-mode ones are acknowledged and ignored under test settings; a
+replay of the same event id changes nothing.
 """
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.forms.models import model_to_dict
@@ -20,6 +23,56 @@ from tests.members.stripe_events import corpus_event, post, stripe_settings  # n
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
 
 FILES = corpus.stripe_event_files()
+MODELS = {model.__name__: model for model in (Customer, Donation, Membership, Payment)}
+
+
+def at(*parts):
+    return datetime(*parts, tzinfo=UTC)
+
+
+# What each recorded event changes, given the rows `local_rows_for()` creates: {model: the one
+# row's fields after it}. Every other model, and any event not listed with a change, is left as
+# it was.
+EFFECTS = {
+    "charge.dispute.created.json": {"Payment": {"status": "disputed"}},
+    "charge.refunded--partial.data.json": {
+        "Payment": {"status": "partially_refunded", "amount_refunded": 500}
+    },
+    "charge.refunded.json": {"Payment": {"status": "refunded", "amount_refunded": 100}},
+    # One-off gifts of anonymous donors.
+    "checkout.session.completed--payment-mode-minimal.json": {
+        "Donation": {"amount": 25000, "currency": "usd", "recurring": False, "status": "paid"},
+        "Payment": {"amount": 25000, "currency": "usd", "kind": "donation", "status": "paid"},
+    },
+    "checkout.session.completed.json": {
+        "Donation": {"amount": 3000, "currency": "usd", "recurring": False, "status": "paid"},
+        "Payment": {"amount": 3000, "currency": "usd", "kind": "donation", "status": "paid"},
+    },
+    # Another shop's subscription checkout: its metadata names none of our plan prices, so no
+    # membership is granted (and staff are alerted).
+    "checkout.session.completed--subscription-mode.data.json": {},
+    "customer.subscription.created.json": {
+        "Membership": {"status": "active", "current_period_end": at(2022, 4, 26, 18, 41, 50)}
+    },
+    "customer.subscription.updated.json": {
+        "Membership": {"status": "active", "current_period_end": at(2022, 4, 26, 18, 41, 45)}
+    },
+    "customer.subscription.updated--expanded-latest-invoice.data.json": {
+        "Membership": {"status": "canceled", "ended_at": at(2017, 2, 23, 17, 47, 49)}
+    },
+    "customer.subscription.deleted.json": {
+        "Membership": {"status": "canceled", "ended_at": at(2022, 3, 26, 18, 41, 37)}
+    },
+    # Acknowledged without a handler.
+    "customer.subscription.trial_will_end.json": {},
+    # Invoices of no subscription: neither a membership's nor a monthly gift's.
+    "invoice.paid.json": {},
+    "invoice.payment_failed.json": {},
+    "invoice.payment_succeeded.json": {},
+    # Live-mode events, ignored by a site in test mode.
+    "invoice.payment_action_required--api-2025.data.json": {},
+    "invoice.payment_failed--api-2025.data.json": {},
+}
 
 
 def local_rows_for(event):
@@ -62,10 +115,15 @@ def snapshot():
     }
 
 
+def test_every_corpus_event_has_its_expected_effect():
+    assert set(EFFECTS) == set(FILES)
+
+
 @pytest.mark.parametrize("name", FILES)
-def test_every_corpus_event_is_handled_without_error_and_a_replay_changes_nothing(client, name):
+def test_every_corpus_event_has_its_effect_and_a_replay_changes_nothing(client, name):
     event = corpus_event(name)
     local_rows_for(event)
+    before = snapshot()
     response = post(client, event)
     assert response.status_code == 200, StripeEvent.objects.get().last_error
     stored = StripeEvent.objects.get(stripe_id=event["id"])
@@ -74,6 +132,12 @@ def test_every_corpus_event_is_handled_without_error_and_a_replay_changes_nothin
         assert stored.note.startswith("Ignored")
 
     after = snapshot()
+    changed = {model for model in after if after[model] != before[model]}
+    assert changed == set(EFFECTS[name])
+    for model, fields in EFFECTS[name].items():
+        row = MODELS[model].objects.get()
+        assert {field: getattr(row, field) for field in fields} == fields, model
+
     assert post(client, event).status_code == 200
     assert snapshot() == after
     assert StripeEvent.objects.get(stripe_id=event["id"]).attempts == 1

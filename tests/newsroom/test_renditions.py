@@ -2,7 +2,6 @@
 
 import io
 import re
-from html.parser import HTMLParser
 
 import pytest
 from django.core.files.base import ContentFile
@@ -13,30 +12,16 @@ from PIL import Image as PillowImage
 from newsroom.models import Image
 from newsroom.renditions import CARD_WIDTHS, WIDTHS, image_formats
 from tests.factories import ArticleFactory, ImageFactory, jpeg_bytes
+from tests.html import pictures
 
 pytestmark = pytest.mark.django_db
 
 
-class PictureParser(HTMLParser):
-    """The <source> and <img> attributes of the first <picture> inside a <figure>."""
-
-    def __init__(self):
-        super().__init__()
-        self.sources, self.img, self._in_figure = [], None, False
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "figure":
-            self._in_figure = True
-        elif self._in_figure and tag == "source":
-            self.sources.append(dict(attrs))
-        elif self._in_figure and tag == "img" and self.img is None:
-            self.img = dict(attrs)
-
-
 def hero(client, article):
-    parser = PictureParser()
-    parser.feed(client.get(article.get_absolute_url()).content.decode())
-    return parser
+    """The article page's first <picture> inside a <figure>: the hero."""
+    response = client.get(article.get_absolute_url())
+    assert response.status_code == 200
+    return pictures(response, within="figure")[0]
 
 
 def srcset_widths(srcset):
@@ -126,11 +111,14 @@ def test_listing_cards_use_three_by_two_crops(client):
     ArticleFactory(hero_image=image)
     ArticleFactory(hero_image=image)
 
-    html = client.get("/").content.decode()
+    cards = pictures(client.get("/"))
 
-    assert image.file.card640_avif in html
-    assert f'width="640" height="{640 * 2 // 3}"' in html
-    assert srcset_widths(re.search(r'<img[^>]* srcset="([^"]+)"', html)[1]) == list(CARD_WIDTHS)
+    assert len(cards) == 2
+    for card in cards:
+        assert [source["type"] for source in card.sources] == ["image/avif", "image/webp"]
+        assert image.file.card640_avif in card.sources[0]["srcset"]
+        assert (card.img["width"], card.img["height"]) == ("640", str(640 * 2 // 3))
+        assert srcset_widths(card.img["srcset"]) == list(CARD_WIDTHS)
 
 
 def test_build_renditions_builds_what_is_missing_and_only_that(capsys):

@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -36,6 +35,7 @@ from newsroom.models import Image
 from newsroom.renditions import image_formats
 from newsroom.storage import CACHE_CONTROL, MediaStorage, media_origins, s3_storage_options
 from tests.factories import ArticleFactory, ImageFactory, jpeg_bytes
+from tests.html import pictures
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "newsroom-test-media"
@@ -172,22 +172,6 @@ def upload(client, data, name="IMG_2041.jpg"):
     )
 
 
-class PictureParser(HTMLParser):
-    """The <source> and <img> attributes inside the page's <figure> elements."""
-
-    def __init__(self):
-        super().__init__()
-        self.sources, self.imgs, self._in_figure = [], [], False
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "figure":
-            self._in_figure = True
-        elif self._in_figure and tag == "source":
-            self.sources.append(dict(attrs))
-        elif self._in_figure and tag == "img":
-            self.imgs.append(dict(attrs))
-
-
 def srcset_urls(srcset):
     return [entry.strip().rsplit(" ", 1)[0] for entry in srcset.split(",")]
 
@@ -248,15 +232,14 @@ def test_an_upload_is_stored_rendered_and_shown_from_the_bucket(
     client.logout()
     page = client.get(article.get_absolute_url())
     assert page.status_code == 200
-    parser = PictureParser()
-    parser.feed(page.content.decode())
-    avif = [source for source in parser.sources if source.get("type") == "image/avif"]
+    hero = pictures(page, within="figure")[0]
+    avif = [source for source in hero.sources if source.get("type") == "image/avif"]
     assert avif, "the hero offers AVIF"
     urls = srcset_urls(avif[0]["srcset"])
     assert urls and all(url.startswith(f"{s3.endpoint}/{BUCKET}/media/") for url in urls)
     assert "X-Amz-Signature=" in urls[0]  # signed: a private bucket serves it
     allowed = img_src(page)
-    for url in [*urls, parser.imgs[0]["src"]]:
+    for url in [*urls, *srcset_urls(hero.img["srcset"]), hero.img["src"]]:
         assert origin(url) in allowed, (url, allowed)
     assert allowed == ["'self'", s3.endpoint]
 
@@ -326,9 +309,7 @@ def test_without_credentials_pages_still_render_with_unsigned_urls(
     page = client.get(article.get_absolute_url())
 
     assert page.status_code == 200
-    parser = PictureParser()
-    parser.feed(page.content.decode())
-    src = parser.imgs[0]["src"]
+    src = pictures(page, within="figure")[0].img["src"]
     assert src.startswith(f"{s3.endpoint}/{BUCKET}/media/") and "Signature" not in src
 
 

@@ -22,7 +22,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from newsroom.models import Article
 from tests.factories import ArticleFactory, PriceFactory
-from tests.html import visible_text
+from tests.html import parse, visible_text
 
 LC_MESSAGES = Path(settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES"
 DOMAINS = ["django", "djangojs"]
@@ -198,10 +198,7 @@ def test_the_admins_javascript_catalogue_carries_the_body_editors_strings():
 
 
 def headings(response, level=1):
-    html = response.content.decode()
-    return [
-        visible_text(h) for h in re.findall(rf"<h{level}\b[^>]*>(.*?)</h{level}>", html, re.DOTALL)
-    ]
+    return [visible_text(heading) for heading in parse(response).find_all(f"h{level}")]
 
 
 def test_the_russian_front_page_chrome_is_in_russian(client, db):
