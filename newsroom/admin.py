@@ -19,7 +19,19 @@ from simple_history.utils import get_history_manager_for_model
 
 from .forms import ArticleForm, ImageForm, ScheduleForm, time_zone_note
 from .history import ArticleHistoryHelper
-from .models import Article, ArticleAuthor, Author, Correction, Image, Region, Section, Tag
+from .models import (
+    Article,
+    ArticleAuthor,
+    Author,
+    CallToAction,
+    CallToActionCopy,
+    Campaign,
+    Correction,
+    Image,
+    Region,
+    Section,
+    Tag,
+)
 from .preview import preview_expires_at, preview_path
 
 
@@ -473,3 +485,78 @@ class ArticleAdmin(SimpleHistoryAdmin):
         if super().revert_disabled(request, obj):
             return True
         return obj is not None and not self.has_change_permission(request, obj)
+
+
+# Fundraising: campaigns and their blocks (Editors; newsroom.calls_to_action chooses them).
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    """Fundraising drives; a goal's progress is counted from real memberships and payments."""
+
+    list_display = ["name", "goal", "progress", "starts_at", "deadline"]
+    list_filter = ["goal"]
+    search_fields = ["name"]
+    fields = [
+        *("name", "goal", "goal_members", "goal_amount", "goal_currency"),
+        *("starts_at", "deadline"),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_progress()
+
+    @admin.display(description=_("progress"))
+    def progress(self, campaign):
+        progress = campaign.progress()
+        if progress is None:
+            return "—"
+        return _("%(current)s of %(target)s") % {
+            "current": progress.shown_current,
+            "target": progress.shown_target,
+        }
+
+
+class CallToActionCopyInline(admin.StackedInline):
+    model = CallToActionCopy
+    extra = 1
+    max_num = len(settings.LANGUAGES)
+    fields = ["language", "heading", "body", "button_label"]
+
+
+@admin.register(CallToAction)
+class CallToActionAdmin(admin.ModelAdmin):
+    """Fundraiser blocks: where, for whom, when, where the button leads, and their words in
+    each language (a page in a language without a copy shows no such block)."""
+
+    list_display = [
+        *("name", "placement", "audience", "target", "priority"),
+        *("starts_at", "ends_at", "campaign", "languages"),
+    ]
+    list_filter = ["placement", "audience", "target", "campaign"]
+    search_fields = ["name", "copies__heading"]
+    autocomplete_fields = ["sections", "campaign"]
+    inlines = [CallToActionCopyInline]
+    fieldsets = [
+        (None, {"fields": ["name", "placement", "position", "sections", "audience"]}),
+        (_("When"), {"fields": ["starts_at", "ends_at", "priority"]}),
+        (
+            _("Button"),
+            {
+                "fields": [
+                    "target",
+                    "donate_amount",
+                    "external_url",
+                    "external_progress",
+                    "external_progress_on",
+                ]
+            },
+        ),
+        (_("Campaign and look"), {"fields": ["campaign", "style", "dismissible", "dismiss_days"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("campaign").prefetch_related("copies")
+
+    @admin.display(description=_("languages"))
+    def languages(self, block):
+        return ", ".join(sorted(copy.language for copy in block.copies.all())) or "—"

@@ -1,12 +1,19 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
+from .calls_to_action import blocks_for_page
 from .models import Section
 
 
 def site(request):
-    """The shared page chrome. Nothing here may depend on the user: anonymous pages are cached."""
+    """The shared page chrome. Nothing here may depend on the user: anonymous pages are cached.
+
+    `call_to_action_blocks` is the site banner of pages whose view chose no blocks itself
+    (article and listing views do), looked up only if the page shows it.
+    """
     return {
         "newsroom_name": settings.NEWSROOM_NAME,
         "newsroom_tagline": settings.NEWSROOM_TAGLINE,
         "nav_sections": Section.objects.all(),
+        "call_to_action_blocks": SimpleLazyObject(lambda: blocks_for_page(request)),
     }

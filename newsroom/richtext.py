@@ -214,3 +214,54 @@ def clean_body(value):
 def clean_bio(value):
     """An author's biography: bold, italic and links."""
     return _actually_empty(_cleaner("bio").clean(value or ""))
+
+
+# Elements without an end tag, which open no level.
+VOID_ELEMENTS = {"br", "img", "hr", "source", "wbr"}
+
+
+class _TopLevelParagraphs(HTMLParser):
+    """Finds where the n-th top-level paragraph of sanitised HTML ends (not one inside a list,
+    a quote or a figure), copying the markup through so the split loses nothing."""
+
+    def __init__(self, n):
+        super().__init__(convert_charrefs=False)
+        self.n, self.depth, self.count = n, 0, 0
+        self.before, self.after = [], []
+
+    def _add(self, raw):
+        (self.after if self.count >= self.n else self.before).append(raw)
+
+    def handle_starttag(self, tag, attrs):
+        self._add(self.get_starttag_text())
+        if tag not in VOID_ELEMENTS:
+            self.depth += 1
+
+    def handle_startendtag(self, tag, attrs):
+        self._add(self.get_starttag_text())
+
+    def handle_endtag(self, tag):
+        self._add(f"</{tag}>")
+        self.depth -= 1
+        if self.depth == 0 and tag == "p":
+            self.count += 1
+
+    def handle_data(self, data):
+        self._add(data)
+
+    def handle_entityref(self, name):
+        self._add(f"&{name};")
+
+    def handle_charref(self, name):
+        self._add(f"&#{name};")
+
+
+def split_after_paragraph(sanitised_html, n):
+    """(before, after) the n-th top-level paragraph, or None when fewer than n + 1 top-level
+    paragraphs exist (a block after the last paragraph would not be inside the story)."""
+    parser = _TopLevelParagraphs(n)
+    parser.feed(sanitised_html)
+    parser.close()
+    if parser.count < n + 1:
+        return None
+    return "".join(parser.before), "".join(parser.after)

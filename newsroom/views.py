@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 
 from members.access import can_read_full, reader
 
+from .calls_to_action import blocks_for_page
 from .models import Article, Section
 
 ARTICLES_PER_PAGE = 20
@@ -35,14 +36,30 @@ def _published_in_language():
 @require_safe
 def home(request):
     page = _page(request, _published_in_language())
-    return render(request, "newsroom/article_list.html", {"page": page, "is_home": True})
+    return render(
+        request,
+        "newsroom/article_list.html",
+        {
+            "page": page,
+            "is_home": True,
+            "call_to_action_blocks": blocks_for_page(request, listing=True),
+        },
+    )
 
 
 @require_safe
 def section_detail(request, slug):
     section = get_object_or_404(Section, slug=slug)
     page = _page(request, _published_in_language().filter(section=section))
-    return render(request, "newsroom/section_detail.html", {"section": section, "page": page})
+    return render(
+        request,
+        "newsroom/section_detail.html",
+        {
+            "section": section,
+            "page": page,
+            "call_to_action_blocks": blocks_for_page(request, section=section, listing=True),
+        },
+    )
 
 
 @require_safe
@@ -62,13 +79,15 @@ def article_detail(request, year, month, slug):
     if (year, month) != (published.year, published.month):
         return redirect(article, permanent=True)
     bylines = article.bylines.select_related("author")
+    readable = can_read_full(user, article)
     return render(
         request,
         "newsroom/article_detail.html",
         {
             "article": article,
             "authors": [b.author for b in bylines],
-            "can_read_full": can_read_full(user, article),
+            "can_read_full": readable,
+            "call_to_action_blocks": blocks_for_page(request, article=article, readable=readable),
             "corrections": list(article.corrections.all()),
             "editions": list(article.other_editions()),
         },

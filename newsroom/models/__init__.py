@@ -16,8 +16,20 @@ from .articles import (
     Taxonomy,
     image_file_saved,
 )
+from .fundraising import (
+    CallToAction,
+    CallToActionCopy,
+    Campaign,
+    GoalProgress,
+    campaign_progress,
+)
 
 __all__ = [
+    "CallToAction",
+    "CallToActionCopy",
+    "Campaign",
+    "GoalProgress",
+    "campaign_progress",
     "FIGURE_IMAGE_ID",
     "Article",
     "ArticleAuthor",

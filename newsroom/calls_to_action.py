@@ -1,0 +1,116 @@
+"""Which fundraiser block shows where on a page, for whom (ARCHITECTURE.md §4).
+
+A page asks once, `blocks_for_page()`, and gets the block of each of its placements: the
+highest-priority running block that matches the placement, the page's language and section, and
+one of the reader's audiences (members.access). That takes one query, whatever the number of
+placements, blocks or stories.
+
+An anonymous page must be the same for every anonymous reader, so it can be cached whole: the
+reader is found without touching the session (`access.reader`), and a tie between blocks of the
+same priority is broken by the page itself (the story's or section's id), never by time or
+chance. `valid_until()` says how long such a choice holds.
+"""
+
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from members import access
+
+from .models import CallToAction, campaign_progress
+
+Placement = CallToAction.Placement
+
+ARTICLE_PLACEMENTS = [Placement.SITE_BANNER, Placement.ARTICLE_INLINE, Placement.ARTICLE_END]
+LISTING_PLACEMENTS = [Placement.SITE_BANNER, Placement.LISTING]
+OTHER_PLACEMENTS = [Placement.SITE_BANNER]
+
+
+class PageBlocks(dict):
+    """{placement: block} of one page; missing placements read as None in templates."""
+
+    def __init__(self, blocks, *, placements, language, section, now):
+        super().__init__(blocks)
+        self.placements, self.language, self.section, self.now = placements, language, section, now
+
+    def __getattr__(self, name):
+        return self.get(name)
+
+    def valid_until(self):
+        """Until when this choice holds: the next start or end of a block that could show on
+        the page (for any audience), and the next local midnight if a goal bar counts the days
+        left. None when nothing is due to change."""
+        moments = [
+            CallToAction.objects.next_change(
+                self.now, language=self.language, section=self.section, placements=self.placements
+            )
+        ]
+        if any(block.progress and block.progress.deadline for block in self.values()):
+            tomorrow = timezone.localdate(self.now) + timedelta(days=1)
+            moments.append(timezone.make_aware(datetime.combine(tomorrow, time())))
+        return min((moment for moment in moments if moment), default=None)
+
+
+def blocks_for_page(request, *, article=None, section=None, listing=False, readable=True):
+    """The blocks of an article page (`article`; `readable` False when its body is gated), of
+    a listing (`listing`, of `section` or the front page), or of any other page (the banner)."""
+    now = timezone.now()
+    if article is not None:
+        placements, section = ARTICLE_PLACEMENTS, article.section
+    elif listing:
+        placements = LISTING_PLACEMENTS
+    else:
+        placements = OTHER_PLACEMENTS
+    language = get_language()
+    audiences = access.audiences_of(access.reader(request))
+    candidates = _with_campaign_progress(
+        CallToAction.objects.running(now).could_show(
+            language=language, section=section, placements=placements
+        ),
+        now,
+    )
+    page_key = article.pk if article is not None else (section.pk if section else 0)
+    chosen = {}
+    for placement in placements:
+        eligible = [
+            block
+            for block in candidates
+            if block.placement == placement
+            and block.audience in audiences
+            and not _asks_to_join_in_vain(block, audiences, readable)
+        ]
+        if eligible:
+            top = max(block.priority for block in eligible)
+            tied = sorted((block for block in eligible if block.priority == top), key=_pk)
+            chosen[placement] = tied[page_key % len(tied)]
+    return PageBlocks(chosen, placements=placements, language=language, section=section, now=now)
+
+
+def _pk(block):
+    return block.pk
+
+
+def _asks_to_join_in_vain(block, audiences, readable):
+    """Members are never asked to become members, and a gated story's own prompt is the only
+    invitation to join at its end."""
+    if block.target != CallToAction.Target.JOIN:
+        return False
+    return access.MEMBER in audiences or (not readable and block.placement == Placement.ARTICLE_END)
+
+
+def _with_campaign_progress(blocks, now):
+    """The blocks as a list, each campaign's goal figures counted in the same query."""
+    counted = campaign_progress(now, through="campaign__")
+    blocks = list(
+        blocks.select_related("campaign").annotate(
+            **{f"campaign_{name}": annotation for name, annotation in counted.items()}
+        )
+    )
+    for block in blocks:
+        block.progress = None
+        if block.shows_our_progress:
+            for name in counted:
+                setattr(block.campaign, name, getattr(block, f"campaign_{name}"))
+            block.progress = block.campaign.progress()
+    return blocks
