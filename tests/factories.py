@@ -9,7 +9,16 @@ from django.utils import timezone
 from PIL import Image as PillowImage
 
 from members.models import Membership, Plan, Price, User
-from newsroom.models import Article, ArticleAuthor, Author, Image, Section
+from newsroom.models import (
+    Article,
+    ArticleAuthor,
+    Author,
+    CallToAction,
+    CallToActionCopy,
+    Campaign,
+    Image,
+    Section,
+)
 
 
 def jpeg_bytes(width=800, height=533, colour=(40, 90, 140)):
@@ -135,3 +144,38 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     stripe_subscription_id = factory.Sequence(lambda n: f"sub_factory_{n}")
     stripe_customer_id = factory.Sequence(lambda n: f"cus_factory_{n}")
     current_period_end = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=10))
+
+
+class CallToActionFactory(factory.django.DjangoModelFactory):
+    """A running fundraiser block leading to the donation page, with an English copy whose
+    heading is its name (pass `languages=[...]` for other copies)."""
+
+    class Meta:
+        model = CallToAction
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Block {n}")
+    placement = CallToAction.Placement.ARTICLE_END
+    target = CallToAction.Target.DONATE
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+
+    @factory.post_generation
+    def languages(block, create, extracted, **kwargs):
+        if not create:
+            return
+        for language in extracted or ["en"]:
+            CallToActionCopy.objects.create(
+                block=block,
+                language=language,
+                heading=block.name if language == "en" else f"{block.name} ({language})",
+                body=f"<p>Text of {block.name}.</p>",
+                button_label=f"Button of {block.name}",
+            )

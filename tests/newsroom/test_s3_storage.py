@@ -415,6 +415,7 @@ def test_the_site_starts_and_passes_deploy_checks_with_a_bucket_and_no_credentia
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
         "DJANGO_ALLOWED_HOSTS": "news.example",
         "MEDIA_S3_BUCKET": "newsroom-media",
+        "EMAIL_URL": "smtp+tls://newsroom:secret@mail.example:587",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
