@@ -12,7 +12,18 @@ from PIL import Image as PillowImage
 from members.models import Plan, Price, User
 from newsroom.demo.pictures import draw_picture
 from newsroom.demo.writing import REGIONS, StoryWriter
-from newsroom.models import Article, Author, Correction, Image, Region, Section, Tag
+from newsroom.models import (
+    Article,
+    Author,
+    CallToAction,
+    Campaign,
+    Correction,
+    Image,
+    Region,
+    Section,
+    Tag,
+)
+from tests.html import parse, visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +40,8 @@ def demo(django_db_setup, django_db_blocker):
         yield
         Article.objects.all().delete()
         Plan.objects.all().delete()  # The demo's membership plans; their prices go with them.
+        CallToAction.objects.all().delete()
+        Campaign.objects.all().delete()
         for image in Image.objects.all():
             image.file.delete(save=False)
         for model in (Image, Author, Tag, Region, Section):
@@ -91,6 +104,29 @@ def test_demo_offers_membership_plans_in_english_and_russian(demo):
     assert Price.objects.count() == 12
 
 
+def test_demo_asks_for_support_on_its_pages_in_both_languages(demo, client):
+    long_story = next(
+        article
+        for article in Article.objects.published().filter(language="en", visibility="public")
+        if article.body.count("<p>") >= 5
+    )
+    page = parse(client.get(long_story.get_absolute_url()))
+    headings = [node.get_text() for node in page.select("aside.cta h2")]
+    assert headings == [
+        "Become a member",
+        "Safety equipment for Georgian newsrooms",
+        "Interested in directly assisting us?",
+    ]
+    assert "0 of 500 members — 18 days left" in visible_text(page.select("aside.cta")[-1])
+    assert "€12,400 raised" in visible_text(page.select("aside.cta")[1])
+    front = parse(client.get("/"))
+    assert "Every story here was paid for by readers" in visible_text(front)
+
+    russian = Article.objects.published().filter(language="ru").first()
+    headings = [h.get_text() for h in parse(client.get(russian.get_absolute_url())).select("h2")]
+    assert "Оформите подписку" in headings
+
+
 def test_running_the_demo_again_adds_stories_but_no_duplicates(demo):
     call_command("demo", articles=5, seed=3, verbosity=0)
     assert Article.objects.filter(language="en").count() == 85
@@ -100,6 +136,7 @@ def test_running_the_demo_again_adds_stories_but_no_duplicates(demo):
     call_command("demo", if_empty=True, verbosity=0)
     assert Article.objects.count() == total
     assert Plan.objects.count() == 3
+    assert CallToAction.objects.count() == 4
 
 
 def test_the_same_seed_writes_the_same_stories():

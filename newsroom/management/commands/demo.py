@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from tqdm import tqdm
 
+from newsroom.demo.fundraising import create_demo_blocks
 from newsroom.demo.membership import create_demo_plans
 from newsroom.demo.pictures import (
     PHOTOGRAPHERS,
@@ -109,6 +110,9 @@ class Command(BaseCommand):
                 f"Membership plans: {', '.join(plan.name for plan in plans)}. "
                 "Run `python manage.py stripe_setup` to create them in Stripe."
             )
+        blocks = create_demo_blocks()
+        if blocks and verbosity >= 1:
+            self.stdout.write(f"Fundraiser blocks: {', '.join(block.name for block in blocks)}.")
         pictures = self.build_pictures()
         existing = Article.objects.count()
         # Mixing in the number of articles already there keeps a second run from repeating the
