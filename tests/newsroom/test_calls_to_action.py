@@ -389,3 +389,17 @@ def test_the_header_says_your_membership_to_a_member_only(client, member, reader
     assert "Your membership" in visible_text(client.get("/donate/"))
     client.force_login(reader)
     assert "Become a member" in visible_text(client.get("/donate/"))
+
+
+def test_a_russian_page_tells_the_goal_in_russian(client):
+    campaign = CampaignFactory(goal="members", goal_members=500)
+    campaign.deadline = timezone.now() + timedelta(days=18, hours=1)
+    campaign.save()
+    for _ in range(2):
+        MembershipFactory()
+    CallToActionFactory(name="Goal", campaign=campaign, target=Target.JOIN, languages=["ru"])
+    story = ArticleFactory(body=PARAGRAPHS, language="ru", slug="russkaya-istoriya")
+
+    block = parse(client.get(story.get_absolute_url())).select_one("aside.cta")
+
+    assert "2 из 500 подписчиков — осталось 18 дней" in visible_text(block)
