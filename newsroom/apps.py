@@ -8,9 +8,9 @@ class NewsroomConfig(AppConfig):
     verbose_name = _("Newsroom")
 
     def ready(self):
-        # Register the system checks, and the receiver that queues renditions when a picture
-        # gets a new file.
-        from . import checks, tasks  # noqa: F401
+        # Register the system checks, the receiver that queues renditions when a picture gets a
+        # new file, and the one that counts the fundraiser blocks' conversions.
+        from . import calls_to_action, checks, tasks  # noqa: F401
 
 
 class NewsroomAdminConfig(AdminConfig):

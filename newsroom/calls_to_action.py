@@ -13,12 +13,17 @@ chance. `valid_until()` says how long such a choice holds.
 
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from members import access
+from members.signals import support_started
 
-from .models import CallToAction, campaign_progress
+from .models import CallToAction, CallToActionCount, campaign_progress
 
 Placement = CallToAction.Placement
 
@@ -114,3 +119,76 @@ def _with_campaign_progress(blocks, now):
                 setattr(block.campaign, name, getattr(block, f"campaign_{name}"))
             block.progress = block.campaign.progress()
     return blocks
+
+
+# Counting views and clicks ------------------------------------------------------------------
+#
+# A cached page cannot count itself: its script sends the ids of the blocks it shows to a beacon,
+# and the button leads through a redirect that counts. Both only add to counters in the cache
+# (Redis INCR when REDIS_URL is set; each process's own memory otherwise), and one request in
+# FLUSH_EVERY seconds writes what has gathered to the database: never a row write per view.
+
+COUNTED = ("views", "clicks")
+FLUSH_EVERY = 300
+KEEP_UNFLUSHED = 3 * 86400
+RUNNING_IDS = "cta:running-ids"
+
+
+def running_block_ids():
+    """The ids of the blocks running now, cached for a minute: only they can be counted."""
+    ids = cache.get(RUNNING_IDS)
+    if ids is None:
+        ids = set(CallToAction.objects.running(timezone.now()).values_list("pk", flat=True))
+        cache.set(RUNNING_IDS, ids, 60)
+    return ids
+
+
+def _key(kind, day, block_id, language):
+    return f"cta:{kind}:{day.isoformat()}:{block_id}:{language}"
+
+
+def count(kind, block_ids, language):
+    """One more of `kind` ("views" or "clicks") today for each running block of `block_ids`."""
+    day = timezone.localdate()
+    for block_id in set(block_ids) & running_block_ids():
+        key = _key(kind, day, block_id, language)
+        cache.add(key, 0, timeout=KEEP_UNFLUSHED)
+        try:
+            cache.incr(key)
+        except ValueError:  # evicted between add and incr: this one view is lost
+            pass
+    if cache.add("cta:flushed-recently", True, timeout=FLUSH_EVERY):
+        flush_counts()
+
+
+def flush_counts():
+    """Add what has gathered in the cache to the daily rows: one update per block, language
+    and day that has something to add. Counts added meanwhile stay for the next flush."""
+    today = timezone.localdate()
+    since = timezone.now() - timedelta(seconds=KEEP_UNFLUSHED)
+    block_ids = CallToAction.objects.filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=since), starts_at__lte=timezone.now()
+    ).values_list("pk", flat=True)
+    keys = {
+        _key(kind, day, block_id, language): (kind, day, block_id, language)
+        for kind in COUNTED
+        for day in (today - timedelta(days=n) for n in range(3))
+        for block_id in block_ids
+        for language, _name in settings.LANGUAGES
+    }
+    gathered = {}
+    for key, value in cache.get_many(keys).items():
+        if value:
+            cache.decr(key, value)
+            kind, day, block_id, language = keys[key]
+            gathered.setdefault((block_id, language, day), {})[kind] = value
+    for (block_id, language, day), amounts in gathered.items():
+        CallToActionCount.add(block_id, language, day, **amounts)
+
+
+@receiver(support_started)
+def count_conversion(sender, source_block, language, **kwargs):
+    """A membership or gift started from a block's button: a conversion, written at once (it
+    is rare, and recorded in the transaction of the Stripe event that says so)."""
+    if CallToAction.objects.filter(pk=source_block).exists():
+        CallToActionCount.add(source_block, language, timezone.localdate(), conversions=1)

@@ -208,6 +208,8 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_RATE_LIMITS = {
     "checkout": os.environ.get("CHECKOUT_RATE_LIMIT_IP", "").strip() or "30/h/ip",
     "checkout_user": os.environ.get("CHECKOUT_RATE_LIMIT_ACCOUNT", "").strip() or "10/h/user",
+    # The fundraiser blocks' view beacon (one request per page view).
+    "call_to_action_beacon": "120/m/ip",
 }
 # Behind a reverse proxy every request comes from the proxy's address: name how many proxies
 # append to X-Forwarded-For, so per-address limits count readers and not the proxy.

@@ -33,6 +33,12 @@ newsroom_patterns = (
     [
         path("", views.home, name="home"),
         path("section/<slug:slug>/", views.section_detail, name="section_detail"),
+        path("fundraising/seen/", views.call_to_action_seen, name="call_to_action_seen"),
+        path(
+            "fundraising/go/<int:block_id>/",
+            views.call_to_action_click,
+            name="call_to_action_click",
+        ),
         path("<yyyy:year>/<mm:month>/<str:slug>/", views.article_detail, name="article_detail"),
     ],
     "newsroom",

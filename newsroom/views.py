@@ -1,3 +1,4 @@
+from allauth.core.ratelimit import consume
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
@@ -6,12 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
 
 from members.access import can_read_full, reader
 
-from .calls_to_action import blocks_for_page
-from .models import Article, Section
+from .calls_to_action import blocks_for_page, count
+from .models import Article, CallToAction, Section
 
 ARTICLES_PER_PAGE = 20
 
@@ -126,3 +128,42 @@ def robots_txt(request):
         {"debug": settings.DEBUG},
         content_type="text/plain; charset=utf-8",
     )
+
+
+# Fundraiser blocks: the view beacon and the button's counting redirect (newsroom.calls_to_action).
+
+# Ids a beacon may name at once: a page shows at most one block per placement.
+BEACON_MAX_IDS = 8
+
+
+@csrf_exempt
+@require_POST
+@never_cache
+def call_to_action_seen(request):
+    """The beacon a page's script sends with the ids of the blocks it shows.
+
+    Exempt from CSRF because it can do nothing but add to view counters: anything it cannot
+    read, ids of blocks that are not running, or a flood from one address are ignored with the
+    same empty answer.
+    """
+    if consume(request, action="call_to_action_beacon"):
+        ids = request.POST.get("blocks", "").split(",")[:BEACON_MAX_IDS]
+        count("views", [int(i) for i in ids if i.isdecimal() and len(i) < 10], get_language())
+    return HttpResponse(status=204)
+
+
+@require_safe
+@never_cache
+def call_to_action_click(request, block_id):
+    """A block's button: count the click, then go to the block's saved target, never anywhere
+    a link names. Our own pages get `?cta=` so that a membership or gift started there is
+    counted for the block; nothing is written to a session. An unknown or ended block leads
+    to the front page."""
+    block = CallToAction.objects.running(timezone.now()).filter(pk=block_id).first()
+    if block is None:
+        return redirect("newsroom:home")
+    count("clicks", [block.pk], get_language())
+    url = block.target_url()
+    if block.target != CallToAction.Target.EXTERNAL:
+        url += ("&" if "?" in url else "?") + f"cta={block.pk}"
+    return redirect(url)

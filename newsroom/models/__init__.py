@@ -19,6 +19,7 @@ from .articles import (
 from .fundraising import (
     CallToAction,
     CallToActionCopy,
+    CallToActionCount,
     Campaign,
     GoalProgress,
     campaign_progress,
@@ -27,6 +28,7 @@ from .fundraising import (
 __all__ = [
     "CallToAction",
     "CallToActionCopy",
+    "CallToActionCount",
     "Campaign",
     "GoalProgress",
     "campaign_progress",

@@ -372,3 +372,43 @@ class CallToActionCopy(models.Model):
     def save(self, *args, **kwargs):
         self.body = clean_bio(self.body)
         super().save(*args, **kwargs)
+
+
+class CallToActionCount(models.Model):
+    """How a block did on one day in one language: views (the page's beacon), clicks (its
+    button) and conversions (memberships and gifts whose Checkout started from it).
+
+    Nothing about the reader is kept. Views and clicks gather in the cache and are added here
+    in batches (newsroom.calls_to_action); conversions are added by the Stripe webhook.
+    """
+
+    block = models.ForeignKey(
+        CallToAction, verbose_name=_("block"), on_delete=models.CASCADE, related_name="counts"
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    day = models.DateField(_("day"))
+    views = models.PositiveIntegerField(_("views"), default=0)
+    clicks = models.PositiveIntegerField(_("clicks"), default=0)
+    conversions = models.PositiveIntegerField(_("conversions"), default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("daily count")
+        verbose_name_plural = _("daily counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["block", "language", "day"], name="newsroom_cta_count_one_per_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.block} {self.language} {self.day}"
+
+    @classmethod
+    def add(cls, block_id, language, day, **amounts):
+        """Add `amounts` (views=, clicks=, conversions=) to a day's row, making it if needed;
+        concurrent additions all count (an update with F(), after a get_or_create)."""
+        row, _created = cls.objects.get_or_create(block_id=block_id, language=language, day=day)
+        cls.objects.filter(pk=row.pk).update(
+            **{name: F(name) + amount for name, amount in amounts.items()}
+        )
