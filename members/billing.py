@@ -167,18 +167,28 @@ def checkout_locale(language):
     return language if language in CHECKOUT_LOCALES else "auto"
 
 
+def source_metadata(source, language):
+    """Metadata naming the fundraiser block a payment started from, and the page's language
+    (members.signals.support_started); none without a block."""
+    if source is None:
+        return {}
+    return {"source_block": str(source), "source_language": language}
+
+
 @_speaks_to_stripe
-def membership_checkout(user, price, *, attempt, success_url, cancel_url, language):
+def membership_checkout(user, price, *, attempt, success_url, cancel_url, language, source=None):
     """A Checkout session (subscription mode) for `user` to pay `price`.
 
     `attempt` identifies one press of the join button (a token from the form): pressing twice
-    sends the same idempotency key and gets the same session back.
+    sends the same idempotency key and gets the same session back. `source` is the id of the
+    fundraiser block the reader came from, if any.
     """
     check_can_sell(price)
     metadata = {
         "user_id": str(user.pk),
         "kind": KIND_MEMBERSHIP,
         "price_id": price.stripe_price_id,
+        **source_metadata(source, language),
     }
     params = {
         "mode": "subscription",
@@ -200,14 +210,15 @@ def membership_checkout(user, price, *, attempt, success_url, cancel_url, langua
 
 @_speaks_to_stripe
 def donation_checkout(
-    *, user, amount, currency, recurring, attempt, success_url, cancel_url, language
+    *, user, amount, currency, recurring, attempt, success_url, cancel_url, language, source=None
 ):
     """A Checkout session for a gift of `amount` minor units.
 
     One-off gifts use payment mode, monthly ones a subscription that is not a membership. An
-    anonymous donor gives an email address on Stripe's page.
+    anonymous donor gives an email address on Stripe's page. `source` is the id of the
+    fundraiser block the reader came from, if any.
     """
-    metadata = {"kind": KIND_DONATION}
+    metadata = {"kind": KIND_DONATION, **source_metadata(source, language)}
     price_data = {
         "currency": currency,
         "unit_amount": amount,

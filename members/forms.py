@@ -13,6 +13,24 @@ ATTEMPT_ERRORS = {
 }
 
 
+class SourceBlockField(forms.CharField):
+    """The fundraiser block a reader came from (`?cta=` of its button's redirect), carried to
+    Stripe Checkout so that the membership or gift counts for it. Anything else is no source:
+    never an error for the reader."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return int(value) if value.isdecimal() and len(value) < 10 else None
+
+    def validate(self, value):
+        pass
+
+
 class JoinForm(forms.Form):
     """The plan choice on /membership/: one press of a plan's "Join" button."""
 
@@ -23,6 +41,7 @@ class JoinForm(forms.Form):
     # One token per rendering of the page: a double-click sends the same one, which makes
     # the same idempotency key and so the same Stripe Checkout session.
     attempt = forms.UUIDField(widget=forms.HiddenInput, error_messages=ATTEMPT_ERRORS)
+    source = SourceBlockField()
 
 
 class DonationForm(forms.Form):
@@ -52,6 +71,7 @@ class DonationForm(forms.Form):
         decimal_places=2,
     )
     attempt = forms.UUIDField(widget=forms.HiddenInput, error_messages=ATTEMPT_ERRORS)
+    source = SourceBlockField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

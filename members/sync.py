@@ -20,7 +20,7 @@ import logging
 from django.conf import settings
 from django.db.models import Q
 
-from . import tasks
+from . import signals, tasks
 from .models import (
     Customer,
     Donation,
@@ -106,7 +106,10 @@ def _one_off_donation(session, user, as_of):
     donation.recurring = False
     donation.stripe_payment_intent_id = payment_intent
     donation.status = Donation.Status.PAID if paid or already_paid else Donation.Status.UNPAID
+    is_new = donation.pk is None
     donation.save()
+    if is_new:
+        _support_started(metadata(session))
     if paid:
         # The session names the payment intent, not the charge: it is the one-off's business key.
         Payment.objects.get_or_create(
@@ -140,6 +143,7 @@ def _recurring_donation(session, user):
     }
     if existing is None:
         Donation.objects.create(status=Donation.Status.INCOMPLETE, **fields)
+        _support_started(metadata(session))
     else:
         # The subscription's events own the status; the session adds who gave and how much.
         for name, value in fields.items():
@@ -187,7 +191,7 @@ def _membership_from_checkout(session, user, customer_id):
         )
         return
     # The status comes from customer.subscription.* events, which may have arrived already.
-    Membership.objects.get_or_create(
+    _membership, created = Membership.objects.get_or_create(
         stripe_subscription_id=subscription_id,
         defaults={
             "user": user,
@@ -198,6 +202,8 @@ def _membership_from_checkout(session, user, customer_id):
             "status": Membership.Status.INCOMPLETE,
         },
     )
+    if created:
+        _support_started(metadata(session))
 
 
 # Subscriptions ---------------------------------------------------------------------------------
@@ -270,6 +276,7 @@ def _apply_subscription(subscription, as_of, *, is_new_at_stripe):
         membership = Membership(
             user=user, stripe_subscription_id=subscription_id, kind=Membership.Kind.SUBSCRIPTION
         )
+    is_new = membership.pk is None
     change = membership.apply_stripe_state(
         status=status,
         price=price,
@@ -280,6 +287,8 @@ def _apply_subscription(subscription, as_of, *, is_new_at_stripe):
         ended_at=timestamp(subscription.get("ended_at")),
         as_of=as_of,
     )
+    if is_new:
+        _support_started(metadata(subscription))
     if change == StateChange.SKIPPED:
         logger.info(
             "Subscription %s: the %s state as of %s is older than the stored %s state, or would "
@@ -301,7 +310,8 @@ def _donation_subscription(subscription, as_of):
     donation = (
         Donation.objects.select_for_update().filter(stripe_subscription_id=subscription_id).first()
     )
-    if donation is None:
+    is_new = donation is None
+    if is_new:
         amount, gift_currency = subscription_amount(subscription)
         donation = Donation(
             stripe_subscription_id=subscription_id,
@@ -314,6 +324,8 @@ def _donation_subscription(subscription, as_of):
             ),
         )
     donation.apply_stripe_status(subscription.get("status"), as_of)
+    if is_new:
+        _support_started(metadata(subscription))
 
 
 def plan_price(subscription):
@@ -566,6 +578,18 @@ def charge_dispute_created(dispute, as_of):
 
 
 # People ----------------------------------------------------------------------------------------
+
+
+def _support_started(meta):
+    """A membership or gift was first recorded: if its Checkout started from a fundraiser
+    block's button (metadata `source_block`), say so once (members.signals)."""
+    source = str(meta.get("source_block") or "")
+    if not (source.isdecimal() and len(source) < 10):
+        return
+    language = str(meta.get("source_language") or "")
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    signals.support_started.send(sender=Membership, source_block=int(source), language=language)
 
 
 def user_for(customer_id=None, user_id=None):

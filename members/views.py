@@ -16,6 +16,7 @@ from allauth.account.models import EmailAddress
 from allauth.account.utils import complete_signup
 from allauth.account.views import SignupView
 from allauth.core.ratelimit import consume, respond_429
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -31,7 +32,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from . import billing
-from .forms import DonationForm, JoinForm
+from .forms import DonationForm, JoinForm, SourceBlockField
 from .models import Currency, Customer, Donation, Membership, Payment, Plan, Price, User
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ JOIN_PRICE = "members_join_price"
 JOIN_ATTEMPT = "members_join_attempt"
 JOIN_USER = "members_join_user"
 JOIN_CHECKOUT_STARTED = "members_join_checkout_started"
+JOIN_SOURCE = "members_join_source"
 DONATION_SESSION = "members_donation_checkout"
 
 # How long the browser that created an account (not yet verified) may go on to pay for it.
@@ -100,7 +102,8 @@ def plan_list(request):
     interval = request.GET.get("interval")
     if interval not in Price.Interval.values:
         interval = Price.Interval.MONTH
-    return render_plans(request, JoinForm(), currency=currency, interval=interval)
+    form = JoinForm(initial={"source": SourceBlockField().clean(request.GET.get("cta", ""))})
+    return render_plans(request, form, currency=currency, interval=interval)
 
 
 def render_plans(request, form, *, currency, interval, status=200):
@@ -125,6 +128,7 @@ def render_plans(request, form, *, currency, interval, status=200):
         "currencies": Currency.choices,
         "intervals": Price.Interval.choices,
         "canceled": "canceled" in request.GET,
+        "source": form["source"].value() or "",
         "is_subscribed": user.is_authenticated and has_open_subscription(user),
     }
     return render(request, "members/plan_list.html", context, status=status)
@@ -144,6 +148,7 @@ def join(request):
         )
     price = form.cleaned_data["price"]
     attempt = str(form.cleaned_data["attempt"])
+    source = form.cleaned_data["source"]
     try:
         billing.check_can_sell(price)
     except billing.StripeNotConfigured as error:
@@ -152,13 +157,14 @@ def join(request):
     if user is None:
         request.session[JOIN_PRICE] = price.pk
         request.session[JOIN_ATTEMPT] = attempt
+        request.session[JOIN_SOURCE] = source
         return redirect("members:join-signup")
     if has_open_subscription(user):
         if not request.user.is_authenticated:
             return redirect("members:welcome")
         messages.info(request, _("You are already a member: change or cancel your plan here."))
         return open_portal(request)
-    return start_checkout(request, user, price, attempt)
+    return start_checkout(request, user, price, attempt, source)
 
 
 def join_attempt(request):
@@ -166,7 +172,7 @@ def join_attempt(request):
     return request.session.setdefault(JOIN_ATTEMPT, str(uuid.uuid4()))
 
 
-def start_checkout(request, user, price, attempt):
+def start_checkout(request, user, price, attempt, source=None):
     if not checkout_allowed(request, user):
         return respond_429(request)
     try:
@@ -177,6 +183,7 @@ def start_checkout(request, user, price, attempt):
             success_url=absolute(request, "members:welcome"),
             cancel_url=absolute(request, "members:plans") + "?canceled",
             language=get_language(),
+            source=source,
         )
     except billing.BillingError as error:
         return unavailable(request, error)
@@ -206,7 +213,13 @@ class JoinSignupView(SignupView):
         if pending is not None:
             # A second press of "Sign up and pay" (or a return from Stripe's page): the account
             # exists and belongs to this browser; pay for it rather than refuse the address.
-            return start_checkout(request, pending, self.price, join_attempt(request))
+            return start_checkout(
+                request,
+                pending,
+                self.price,
+                join_attempt(request),
+                request.session.get(JOIN_SOURCE),
+            )
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -230,7 +243,13 @@ class JoinSignupView(SignupView):
             reverse("members:account"),
         )
         self.request.session[JOIN_USER] = user.pk
-        return start_checkout(self.request, user, self.price, join_attempt(self.request))
+        return start_checkout(
+            self.request,
+            user,
+            self.price,
+            join_attempt(self.request),
+            self.request.session.get(JOIN_SOURCE),
+        )
 
 
 join_signup = JoinSignupView.as_view()
@@ -271,11 +290,24 @@ def donate(request):
             return start_donation(request, form)
         status = 400
     else:
-        form = DonationForm()
+        form = DonationForm(initial=donation_initial(request.GET))
         status = 200
     return render(
         request, "members/donate.html", {"form": form, "attempt": uuid.uuid4()}, status=status
     )
+
+
+def donation_initial(query):
+    """What a link to /donate/ may choose in advance: the amount (`?amount=`, whole units) and
+    the fundraiser block it came from (`?cta=`)."""
+    initial = {"source": SourceBlockField().clean(query.get("cta", ""))}
+    amount = query.get("amount", "")
+    if amount.isdecimal() and len(amount) < 7:
+        if int(amount) in settings.DONATION_PRESETS:
+            initial["preset"] = str(int(amount))
+        elif settings.DONATION_MIN <= int(amount) <= settings.DONATION_MAX:
+            initial |= {"preset": DonationForm.OTHER, "custom_amount": int(amount)}
+    return initial
 
 
 def start_donation(request, form):
@@ -292,6 +324,7 @@ def start_donation(request, form):
             success_url=absolute(request, "members:donation-thanks"),
             cancel_url=absolute(request, "members:donate"),
             language=get_language(),
+            source=form.cleaned_data["source"],
         )
     except billing.BillingError as error:
         return unavailable(request, error)

@@ -1,6 +1,7 @@
 """Counting fundraiser blocks without trackers: views by beacon, clicks by redirect, both
 gathered in the cache and written in batches (issue 10; newsroom.calls_to_action)."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,9 +11,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from members.models import Donation, Membership
 from newsroom.calls_to_action import flush_counts
 from newsroom.models import CallToAction, CallToActionCount
-from tests.factories import CallToActionFactory
+from tests.factories import ArticleFactory, CallToActionFactory, UserFactory
+from tests.members.stripe_events import plan_price_at, redeliver_everything
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +107,70 @@ def test_the_button_counts_a_click_and_leads_only_to_the_saved_target(client):
     assert counts(donate) == {("en", 0, 1, 0)}
     assert counts(external) == {("ru", 0, 1, 0)}
     assert not CallToActionCount.objects.filter(block=ended).exists()
+
+
+# Conversions: from a block's button through Stripe Checkout to the webhook -------------------
+
+
+def checkout_id(response):
+    """The Checkout session a join or donate form sent the browser to (the fake's page)."""
+    assert response.status_code == 302, response.status_code
+    return response["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_view_a_click_and_a_membership_count_once_each_for_the_block(client, fake_stripe, reader):
+    price = plan_price_at(fake_stripe)
+    block = CallToActionFactory(target=CallToAction.Target.JOIN, languages=["en", "ru"])
+    story = ArticleFactory()
+    client.force_login(reader)
+
+    page = client.get(story.get_absolute_url())
+    assert f'data-cta="{block.pk}"' in page.content.decode()
+    client.post(SEEN, {"blocks": str(block.pk)})  # what the page's script sends
+    plans = client.get(client.get(f"/fundraising/go/{block.pk}/")["Location"])
+    assert f'name="source" value="{block.pk}"' in plans.content.decode()
+    form = {"price": price.pk, "attempt": str(uuid.uuid4()), "source": str(block.pk)}
+    session = checkout_id(client.post("/membership/join/", form))
+    fake_stripe.wait_for_webhooks()  # the database is shared with the live server
+    fake_stripe.complete_checkout(session)
+    fake_stripe.wait_for_webhooks()
+    redeliver_everything(fake_stripe)  # Stripe's at-least-once delivery changes nothing
+
+    assert Membership.objects.get(user=reader).status == "active"
+    flush_counts()
+    assert counts(block) == {("en", 1, 1, 1)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_gift_from_a_russian_page_counts_for_the_block_in_russian(client, fake_stripe):
+    block = CallToActionFactory(
+        target=CallToAction.Target.DONATE, donate_amount=25, languages=["en", "ru"]
+    )
+    donate = client.get(client.get(f"/ru/fundraising/go/{block.pk}/")["Location"])
+    assert donate.context["form"]["preset"].value() == "25"
+    assert donate.context["form"]["source"].value() == block.pk
+    form = {
+        "frequency": "once",
+        "currency": "eur",
+        "preset": "25",
+        "attempt": str(uuid.uuid4()),
+        "source": str(block.pk),
+    }
+    session = checkout_id(client.post("/ru/donate/", form))
+    fake_stripe.wait_for_webhooks()  # the database is shared with the live server
+    fake_stripe.complete_checkout(session, email="giver@example.com")
+    fake_stripe.wait_for_webhooks()
+
+    assert Donation.objects.get().amount == 2500
+    flush_counts()
+    assert counts(block) == {("ru", 0, 1, 1)}
+
+
+def test_a_source_that_is_not_a_block_is_no_error_and_counts_nothing(client, stripe_api):
+    price = plan_price_at(stripe_api)
+    for source in ("not-a-number", "999999", "-3", "1" * 30):
+        client.force_login(UserFactory())
+        form = {"price": price.pk, "attempt": str(uuid.uuid4()), "source": source}
+        assert client.post("/membership/join/", form).status_code == 302
+    assert not CallToActionCount.objects.exists()
