@@ -103,8 +103,13 @@ def test_repeated_failed_logins_are_stopped_with_a_clear_page(client, reader, ra
 def test_rate_limits_are_on_outside_the_tests():
     from newsroom import settings as production
 
-    # allauth's defaults (not False), plus the project's own limit on creating checkouts.
-    assert set(production.ACCOUNT_RATE_LIMITS) == {"checkout", "checkout_user"}
+    # allauth's defaults (not False), plus the project's own limits on creating checkouts and
+    # on the fundraiser blocks' view beacon.
+    assert set(production.ACCOUNT_RATE_LIMITS) == {
+        "checkout",
+        "checkout_user",
+        "call_to_action_beacon",
+    }
     assert production.CACHES["default"]  # allauth counts in the default cache
 
 
