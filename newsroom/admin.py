@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.template.defaultfilters import filesizeformat
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -17,6 +18,8 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.utils import get_history_manager_for_model
 
+from . import calls_to_action
+from .charts import bar_chart
 from .forms import ArticleForm, ImageForm, ScheduleForm, time_zone_note
 from .history import ArticleHistoryHelper
 from .models import (
@@ -490,6 +493,23 @@ class ArticleAdmin(SimpleHistoryAdmin):
 # Fundraising: campaigns and their blocks (Editors; newsroom.calls_to_action chooses them).
 
 
+def render_results(blocks):
+    """The views, clicks and conversions of `blocks`, with charts of the last 30 days."""
+    counted = calls_to_action.results(blocks)
+    labels = [date_format(row["day"], "j M") for row in counted["daily"]]
+    charts = [
+        (title, bar_chart([row[name] for row in counted["daily"]], labels=labels, title=title))
+        for name, title in [
+            ("views", _("Views a day")),
+            ("clicks", _("Clicks a day")),
+            ("conversions", _("Conversions a day")),
+        ]
+    ]
+    return render_to_string(
+        "admin/newsroom/call_to_action_results.html", {**counted, "charts": charts}
+    )
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     """Fundraising drives; a goal's progress is counted from real memberships and payments."""
@@ -497,13 +517,20 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ["name", "goal", "progress", "starts_at", "deadline"]
     list_filter = ["goal"]
     search_fields = ["name"]
+    readonly_fields = ["results"]
     fields = [
         *("name", "goal", "goal_members", "goal_amount", "goal_currency"),
-        *("starts_at", "deadline"),
+        *("starts_at", "deadline", "results"),
     ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_progress()
+
+    @admin.display(description=_("results of its blocks"))
+    def results(self, campaign):
+        return (
+            render_results(CallToAction.objects.filter(campaign=campaign)) if campaign.pk else "—"
+        )
 
     @admin.display(description=_("progress"))
     def progress(self, campaign):
@@ -535,6 +562,7 @@ class CallToActionAdmin(admin.ModelAdmin):
     list_filter = ["placement", "audience", "target", "campaign"]
     search_fields = ["name", "copies__heading"]
     autocomplete_fields = ["sections", "campaign"]
+    readonly_fields = ["results"]
     inlines = [CallToActionCopyInline]
     fieldsets = [
         (None, {"fields": ["name", "placement", "position", "sections", "audience"]}),
@@ -552,10 +580,15 @@ class CallToActionAdmin(admin.ModelAdmin):
             },
         ),
         (_("Campaign and look"), {"fields": ["campaign", "style", "dismissible", "dismiss_days"]}),
+        (_("Results"), {"fields": ["results"]}),
     ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("campaign").prefetch_related("copies")
+
+    @admin.display(description=_("views, clicks and conversions"))
+    def results(self, block):
+        return render_results(CallToAction.objects.filter(pk=block.pk)) if block.pk else "—"
 
     @admin.display(description=_("languages"))
     def languages(self, block):

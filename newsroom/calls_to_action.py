@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -192,3 +192,23 @@ def count_conversion(sender, source_block, language, **kwargs):
     is rare, and recorded in the transaction of the Stripe event that says so)."""
     if CallToAction.objects.filter(pk=source_block).exists():
         CallToActionCount.add(source_block, language, timezone.localdate(), conversions=1)
+
+
+def results(blocks, *, days=30):
+    """What `blocks` (a queryset: one block, or a campaign's) did, for the admin: totals per
+    language over all time, and each day of the last `days` days (with those that had none)."""
+    flush_counts()
+    counted = {name: Sum(name) for name in ("views", "clicks", "conversions")}
+    rows = CallToActionCount.objects.filter(block__in=blocks)
+    totals = list(rows.values("language").annotate(**counted).order_by("language"))
+    today = timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    found = {
+        row["day"]: row
+        for row in rows.filter(day__gte=first).values("day").annotate(**counted).order_by()
+    }
+    daily = [
+        found.get(day, {"day": day, "views": 0, "clicks": 0, "conversions": 0})
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]
+    return {"totals": totals, "daily": daily}
