@@ -34,12 +34,14 @@ def campaign_progress(now, *, through=""):
     now, and `amount_so_far`, payments in the goal's currency (membership invoices and gifts
     alike, net of refunds; disputed ones not while the bank holds them) over the same time.
     `through` leads from the queried model to the campaign ("campaign__" from a block)."""
+    # Each subquery counts its rows as one group (and so must not be ordered, for PostgreSQL).
     starts = OuterRef(f"{through}starts_at")
     until = Coalesce(OuterRef(f"{through}deadline"), Value(now + timedelta(days=1)))
     members = (
         Membership.objects.active(now)
         .filter(kind=Membership.Kind.SUBSCRIPTION, created__gte=starts)
         .exclude(created__gte=until)
+        .order_by()
         .values(group=Value(1))
         .annotate(count=Count("pk"))
         .values("count")
@@ -48,6 +50,7 @@ def campaign_progress(now, *, through=""):
         Payment.objects.filter(currency=OuterRef(f"{through}goal_currency"), paid_at__gte=starts)
         .exclude(paid_at__gte=until)
         .exclude(status=Payment.Status.DISPUTED)
+        .order_by()
         .values(group=Value(1))
         .annotate(total=Sum(F("amount") - F("amount_refunded")))
         .values("total")
