@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -9,14 +10,18 @@ from django.http import Http404
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.urls import path, reverse
+from django.utils import timezone, translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.utils import get_history_manager_for_model
+
+from members.access import can_read_full
 
 from . import calls_to_action
 from .charts import bar_chart
@@ -36,6 +41,7 @@ from .models import (
     Tag,
 )
 from .preview import preview_expires_at, preview_path
+from .views import render_article
 
 
 @admin.register(Section)
@@ -492,6 +498,14 @@ class ArticleAdmin(SimpleHistoryAdmin):
 
 # Fundraising: campaigns and their blocks (Editors; newsroom.calls_to_action chooses them).
 
+PREVIEW_AUDIENCE_NAMES = {
+    "anonymous": _("not signed in"),
+    "registered": _("signed in, not a member"),
+    "member": _("a member"),
+    "lapsed": _("a lapsed member"),
+    "donor": _("a donor"),
+}
+
 
 def render_results(blocks):
     """The views, clicks and conversions of `blocks`, with charts of the last 30 days."""
@@ -562,7 +576,7 @@ class CallToActionAdmin(admin.ModelAdmin):
     list_filter = ["placement", "audience", "target", "campaign"]
     search_fields = ["name", "copies__heading"]
     autocomplete_fields = ["sections", "campaign"]
-    readonly_fields = ["results"]
+    readonly_fields = ["results", "preview_links"]
     inlines = [CallToActionCopyInline]
     fieldsets = [
         (None, {"fields": ["name", "placement", "position", "sections", "audience"]}),
@@ -580,11 +594,68 @@ class CallToActionAdmin(admin.ModelAdmin):
             },
         ),
         (_("Campaign and look"), {"fields": ["campaign", "style", "dismissible", "dismiss_days"]}),
+        (_("Preview on the newest story, as a reader who is…"), {"fields": ["preview_links"]}),
         (_("Results"), {"fields": ["results"]}),
     ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("campaign").prefetch_related("copies")
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [
+            path("<path:object_id>/preview/", preview, name="newsroom_calltoaction_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, object_id):
+        """The block on a published story (`?article=`, else the newest one in a language the
+        block speaks), as a reader of `?audience=` would see the page if the block ran now."""
+        block = self.get_object(request, unquote(object_id))
+        if block is None or not self.has_view_permission(request, block):
+            raise Http404
+        audience = request.GET.get("audience")
+        if audience not in calls_to_action.PREVIEW_AUDIENCES:
+            audience = "anonymous"
+        articles = Article.objects.published().select_related("section", "hero_image")
+        chosen = request.GET.get("article", "")
+        article = (articles.filter(pk=chosen).first() if chosen.isdecimal() else None) or (
+            articles.filter(language__in=block.copies.values("language")).first()
+        )
+        if article is None:
+            raise Http404("No published story to preview the block on.")
+        with translation.override(article.language):
+            readable = audience == "member" or can_read_full(AnonymousUser(), article)
+            blocks = calls_to_action.blocks_for_page(
+                request,
+                article=article,
+                readable=readable,
+                audiences=calls_to_action.PREVIEW_AUDIENCES[audience],
+                preview=block,
+            )
+            response = render_article(
+                request,
+                article,
+                readable=readable,
+                blocks=blocks,
+                preview_block=block,
+                preview_audience=PREVIEW_AUDIENCE_NAMES[audience],
+            )
+        add_never_cache_headers(response)
+        return response
+
+    @admin.display(description=_("preview"))
+    def preview_links(self, block):
+        if not block.pk:
+            return "—"
+        return format_html_join(
+            " · ",
+            '<a href="{}?audience={}" target="_blank" rel="noopener">{}</a>',
+            (
+                (reverse("admin:newsroom_calltoaction_preview", args=[block.pk]), key, name)
+                for key, name in PREVIEW_AUDIENCE_NAMES.items()
+            ),
+        )
 
     @admin.display(description=_("views, clicks and conversions"))
     def results(self, block):

@@ -57,9 +57,32 @@ class PageBlocks(dict):
         return min((moment for moment in moments if moment), default=None)
 
 
-def blocks_for_page(request, *, article=None, section=None, listing=False, readable=True):
+# Who an editor may preview a block as, and the audiences each of them belongs to.
+PREVIEW_AUDIENCES = {
+    "anonymous": {access.EVERYONE, access.ANONYMOUS, access.NON_DONOR},
+    "registered": {access.EVERYONE, access.REGISTERED, access.NON_DONOR},
+    "member": {access.EVERYONE, access.MEMBER, access.NON_DONOR},
+    "lapsed": {access.EVERYONE, access.REGISTERED, access.LAPSED_MEMBER, access.NON_DONOR},
+    "donor": {access.EVERYONE, access.REGISTERED, access.DONOR},
+}
+
+
+def blocks_for_page(
+    request,
+    *,
+    article=None,
+    section=None,
+    listing=False,
+    readable=True,
+    audiences=None,
+    preview=None,
+):
     """The blocks of an article page (`article`; `readable` False when its body is gated), of
-    a listing (`listing`, of `section` or the front page), or of any other page (the banner)."""
+    a listing (`listing`, of `section` or the front page), or of any other page (the banner).
+
+    For an editor's preview, `audiences` replaces the reader's, and the block `preview` is
+    considered as if it were running now.
+    """
     now = timezone.now()
     if article is not None:
         placements, section = ARTICLE_PLACEMENTS, article.section
@@ -68,12 +91,13 @@ def blocks_for_page(request, *, article=None, section=None, listing=False, reada
     else:
         placements = OTHER_PLACEMENTS
     language = get_language()
-    audiences = access.audiences_of(access.reader(request))
+    if audiences is None:
+        audiences = access.audiences_of(access.reader(request))
+    blocks = CallToAction.objects.running(now)
+    if preview is not None:
+        blocks |= CallToAction.objects.filter(pk=preview.pk)
     candidates = _with_campaign_progress(
-        CallToAction.objects.running(now).could_show(
-            language=language, section=section, placements=placements
-        ),
-        now,
+        blocks.could_show(language=language, section=section, placements=placements), now
     )
     page_key = article.pk if article is not None else (section.pk if section else 0)
     chosen = {}

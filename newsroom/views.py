@@ -80,8 +80,15 @@ def article_detail(request, year, month, slug):
     published = timezone.localtime(article.published_at or article.created_at)
     if (year, month) != (published.year, published.month):
         return redirect(article, permanent=True)
-    bylines = article.bylines.select_related("author")
     readable = can_read_full(user, article)
+    blocks = blocks_for_page(request, article=article, readable=readable)
+    return render_article(request, article, readable=readable, blocks=blocks)
+
+
+def render_article(request, article, *, readable, blocks, **extra):
+    """An article's page: the whole body if `readable`, else the gate; `blocks` are its
+    fundraiser blocks (newsroom.calls_to_action)."""
+    bylines = article.bylines.select_related("author")
     return render(
         request,
         "newsroom/article_detail.html",
@@ -89,9 +96,10 @@ def article_detail(request, year, month, slug):
             "article": article,
             "authors": [b.author for b in bylines],
             "can_read_full": readable,
-            "call_to_action_blocks": blocks_for_page(request, article=article, readable=readable),
+            "call_to_action_blocks": blocks,
             "corrections": list(article.corrections.all()),
             "editions": list(article.other_editions()),
+            **extra,
         },
     )
 

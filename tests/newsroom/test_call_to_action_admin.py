@@ -1,6 +1,9 @@
 """Editors make fundraiser blocks in the admin; what a block may hold (issue 10)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from newsroom.models import CallToAction, CallToActionCopy, Campaign
 from tests import corpus
@@ -135,3 +138,45 @@ def test_every_naughty_string_reads_back_from_a_copys_plain_fields():
         copy.save()
         copy.refresh_from_db()
         assert (copy.heading, copy.button_label) == (line[:200], line[:80])
+
+
+def test_an_editor_previews_a_future_block_as_each_audience_would_see_it(client, editor):
+    story = ArticleFactory(body="".join(f"<p>P{n}</p>" for n in range(6)))
+    later = timezone.now() + timedelta(days=3)
+    block = CallToActionFactory(name="Join our winter drive", target="join", starts_at=later)
+    client.force_login(editor)
+    change = parse(client.get(f"/admin/newsroom/calltoaction/{block.pk}/change/"))
+    links = [a["href"] for a in change.select("a[href*='/preview/']")]
+    assert len(links) == 5
+
+    seen = {}
+    for audience in ("anonymous", "registered", "member", "lapsed", "donor"):
+        page = client.get(
+            f"/admin/newsroom/calltoaction/{block.pk}/preview/",
+            {"audience": audience, "article": story.pk},
+        )
+        assert page.status_code == 200
+        assert "no-cache" in page["Cache-Control"]
+        seen[audience] = [h.get_text() for h in parse(page).select("aside.cta h2")]
+        assert "Preview of the fundraiser block" in visible_text(page)
+    # Members are never asked to join; everyone else would see it once it starts.
+    assert seen == {
+        "anonymous": ["Join our winter drive"],
+        "registered": ["Join our winter drive"],
+        "member": [],
+        "lapsed": ["Join our winter drive"],
+        "donor": ["Join our winter drive"],
+    }
+    client.logout()
+    assert headings_of(client.get(story.get_absolute_url())) == []
+
+
+def test_contributors_cannot_preview_blocks(client, contributor):
+    block = CallToActionFactory()
+    ArticleFactory()
+    client.force_login(contributor)
+    assert client.get(f"/admin/newsroom/calltoaction/{block.pk}/preview/").status_code in (403, 404)
+
+
+def headings_of(response):
+    return [h.get_text() for h in parse(response).select("aside.cta h2")]
