@@ -1,15 +1,9 @@
 """An editor writes a story with a subheading and an inline figure, in a real browser."""
 
-import importlib
 import re
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.contrib.auth.models import Group
-from django.db import connection
-from django.db.migrations.loader import MigrationLoader
-from django.test import Client
 from django.utils import timezone
 
 from newsroom.models import Article, Image
@@ -17,47 +11,6 @@ from tests import corpus
 from tests.factories import AuthorFactory, ImageFactory, SectionFactory, jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def roles(transactional_db):
-    """The groups of the roles migration, put back if an earlier transactional test's flush
-    emptied the tables (serialized_rollback does not survive Playwright's event loop)."""
-    migration = importlib.import_module("newsroom.migrations.0007_roles")
-    if not Group.objects.filter(name=migration.EDITORS).exists():
-        state = MigrationLoader(connection).project_state(("newsroom", "0007_roles"))
-        migration.create_roles(state.apps, None)
-
-
-@pytest.fixture
-def editor_page(live_server, chromium, roles, request):
-    """A browser whose session is the editor's, and the console errors it reports."""
-    editor = request.getfixturevalue("editor")
-    client = Client()
-    client.force_login(editor)
-    context = chromium.new_context()
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.errors = []
-
-    def console(message):
-        # The admin has no favicon; the browser asks for one anyway.
-        if message.type == "error" and not message.location["url"].endswith("/favicon.ico"):
-            page.errors.append(f"{message.text} ({message.location['url']})")
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    yield page
-    context.close()
 
 
 def test_editor_writes_a_story_with_a_subheading_and_an_inline_figure(live_server, editor_page):
