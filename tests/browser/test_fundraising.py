@@ -6,10 +6,16 @@ import re
 import pytest
 
 from newsroom.calls_to_action import flush_counts
-from newsroom.models import CallToAction, Campaign
+from newsroom.models import CallToAction, CallToActionCopy, Campaign
+from tests import corpus
 from tests.browser.conftest import logged_in_context
 from tests.browser.test_editor import choose
-from tests.factories import ArticleFactory, MembershipFactory, SectionFactory
+from tests.factories import (
+    ArticleFactory,
+    CallToActionFactory,
+    MembershipFactory,
+    SectionFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -125,3 +131,23 @@ def test_an_editor_sets_up_three_blocks_and_readers_meet_them(
     assert headings(member_page) == ["Safety equipment for Georgian media"]
     assert member_page.get_by_role("link", name="Your membership").is_visible()
     member_context.close()
+
+
+def test_hostile_text_in_blocks_never_runs_in_the_readers_browser(live_server, page):
+    story = ArticleFactory(body=STORY, hero_image=None)
+    blocks = [
+        CallToActionFactory(placement=placement)
+        for placement in ("site_banner", "article_inline", "article_end")
+    ]
+    ran = []
+    page.on("dialog", lambda dialog: (ran.append(dialog.message), dialog.dismiss()))
+    payloads = corpus.xss_payloads()
+    for start in range(0, 60, 3):
+        for block, line in zip(blocks, payloads[start : start + 3], strict=True):
+            CallToActionCopy.objects.filter(block=block).update(
+                heading=line[:200], body=line, button_label=line[:80]
+            )
+        page.goto(live_server.url + story.get_absolute_url())
+        page.wait_for_load_state("load")
+        assert page.locator("aside.cta").count() == 3
+    assert ran == []
