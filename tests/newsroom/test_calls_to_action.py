@@ -57,19 +57,25 @@ def log_in(client, request, persona):
     return user
 
 
+@pytest.mark.parametrize("placement", Placement.values)
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("audience", Audience.values)
 def test_a_block_shows_to_exactly_the_readers_of_its_audience(
-    client, request, article, persona, audience
+    client, request, article, persona, audience, placement
 ):
-    CallToActionFactory(name="Aimed", audience=audience, priority=1)
-    CallToActionFactory(name="Fallback", audience=Audience.EVERYONE)
+    for name, aimed_at, priority in [("Aimed", audience, 1), ("Fallback", Audience.EVERYONE, 0)]:
+        # Between the front page's first and second story, or after paragraph 1 of 6.
+        CallToActionFactory(
+            name=name, audience=aimed_at, priority=priority, placement=placement, position=1
+        )
+    ArticleFactory(slug="another-story")
     user = log_in(client, request, persona)
+    page = "/" if placement == Placement.LISTING else article.get_absolute_url()
 
-    shown = headings(client.get(article.get_absolute_url()))
+    shown = headings(client.get(page))
 
     belongs = audience in audiences_of(user)
-    assert shown == (["Aimed"] if belongs else ["Fallback"]), (persona, audience)
+    assert shown == (["Aimed"] if belongs else ["Fallback"]), (persona, audience, placement)
 
 
 def test_readers_in_several_audiences_match_each_of_them(client, lapsed_member, member, article):
