@@ -22,9 +22,12 @@ def grant(apps, schema_editor=None):
     """Give the Membership managers group the members app's permissions (also used by tests,
     whose transactional cases empty the database)."""
     members = apps.get_app_config("members")
+    # create_permissions skips an app without a models module, as migration states have;
+    # the tests call this with the real app registry, whose module must stay in place.
+    models_module = getattr(members, "models_module", None)
     members.models_module = True
     create_permissions(members, apps=apps, verbosity=0)
-    members.models_module = None
+    members.models_module = models_module
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     managers, _ = Group.objects.get_or_create(name=MEMBERSHIP_MANAGERS)

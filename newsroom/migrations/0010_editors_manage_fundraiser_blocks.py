@@ -12,9 +12,10 @@ MODELS = ["campaign", "calltoaction", "calltoactioncopy"]
 
 def grant(apps, schema_editor):
     newsroom = apps.get_app_config("newsroom")
+    models_module = getattr(newsroom, "models_module", None)
     newsroom.models_module = True
     create_permissions(newsroom, apps=apps, verbosity=0)
-    newsroom.models_module = None
+    newsroom.models_module = models_module
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     editors, _ = Group.objects.get_or_create(name=EDITORS)

@@ -6,6 +6,7 @@ or a refusal message), and the stored data stays as it was.
 """
 
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
 from django.contrib import admin
@@ -397,3 +398,17 @@ def test_a_contributor_can_neither_pick_nor_read_another_persons_draft_through_a
     assert post_change(client, mine, translation_of=str(public.pk)).status_code == 302
     mine.refresh_from_db()
     assert mine.translation_of == public
+
+
+def test_putting_the_roles_back_leaves_every_app_able_to_get_its_permissions_again():
+    """Tests put the groups back after a transactional test emptied the database, with the
+    roles migrations' own functions on the real app registry: those must leave each app's
+    models module in place, or the next emptying recreates no permissions for it."""
+    from django.apps import apps
+
+    before = {config.label: config.models_module for config in apps.get_app_configs()}
+    import_module("newsroom.migrations.0007_roles").create_roles(apps, None)
+    import_module("members.migrations.0003_membership_manager_permissions").grant(apps)
+    import_module("newsroom.migrations.0010_editors_manage_fundraiser_blocks").grant(apps, None)
+
+    assert {config.label: config.models_module for config in apps.get_app_configs()} == before
