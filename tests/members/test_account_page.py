@@ -162,12 +162,6 @@ def test_data_download_needs_a_login(client):
 # Delete my account ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake(stripe_api):
-    """The fake Stripe, sending no webhooks (`stripe_api`, tests/conftest.py)."""
-    return stripe_api
-
-
 DELETE = "/membership/account/delete/"
 
 
@@ -181,9 +175,9 @@ def reauthenticate(client, user):
 
 
 @pytest.fixture
-def paying_member(fake, member):
+def paying_member(stripe_api, member):
     """A member with a real (fake) Stripe subscription, a payment and a monthly gift."""
-    stripe = fake.client()
+    stripe = stripe_api.client()
     price = stripe.v1.prices.create(
         params={
             "currency": "eur",
@@ -193,8 +187,8 @@ def paying_member(fake, member):
         }
     )
     customer = stripe.v1.customers.create(params={"email": member.email})
-    subscription = fake.create_subscription(customer.id, price.id)
-    gift = fake.create_subscription(customer.id, price.id, metadata={"kind": "donation"})
+    subscription = stripe_api.create_subscription(customer.id, price.id)
+    gift = stripe_api.create_subscription(customer.id, price.id, metadata={"kind": "donation"})
     Customer.objects.create(user=member, stripe_customer_id=customer.id)
     Membership.objects.filter(user=member).update(stripe_subscription_id=subscription["id"])
     Payment.objects.create(
@@ -218,30 +212,32 @@ def paying_member(fake, member):
     return member, subscription["id"], gift["id"]
 
 
-def test_deleting_asks_for_the_password_again_then_goes_ahead(client, paying_member, fake):
+def test_deleting_asks_for_the_password_again_then_goes_ahead(client, paying_member, stripe_api):
     member, subscription_id, _ = paying_member
     client.force_login(member)
     response = client.post(DELETE, {"confirm": "yes"})
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/reauthenticate/")
     assert User.objects.filter(pk=member.pk).exists()
-    assert fake.get(subscription_id)["status"] == "active"
+    assert stripe_api.get(subscription_id)["status"] == "active"
     response = client.post("/accounts/reauthenticate/", {"password": "wrong", "next": DELETE})
     assert User.objects.filter(pk=member.pk).exists()
     client.post("/accounts/reauthenticate/", {"password": PASSWORD, "next": DELETE})
     assert not User.objects.filter(pk=member.pk).exists()
-    assert fake.get(subscription_id)["status"] == "canceled"
+    assert stripe_api.get(subscription_id)["status"] == "canceled"
 
 
-def test_deleting_cancels_stripe_first_and_keeps_payments_anonymised(client, paying_member, fake):
+def test_deleting_cancels_stripe_first_and_keeps_payments_anonymised(
+    client, paying_member, stripe_api
+):
     member, subscription_id, gift_id = paying_member
     reauthenticate(client, member)
     page = visible_text(client.get("/membership/account/delete/").content)
     assert "canceled at once" in page
     response = client.post(DELETE, {"confirm": "yes"}, follow=True)
     assert "Your account has been deleted." in visible_text(response.content)
-    assert fake.get(subscription_id)["status"] == "canceled"
-    assert fake.get(gift_id)["status"] == "canceled"
+    assert stripe_api.get(subscription_id)["status"] == "canceled"
+    assert stripe_api.get(gift_id)["status"] == "canceled"
     assert not User.objects.filter(email=member.email).exists()
     payment = Payment.objects.get(stripe_id="in_kept")
     assert payment.user is None and payment.amount == 500
@@ -250,13 +246,13 @@ def test_deleting_cancels_stripe_first_and_keeps_payments_anonymised(client, pay
     assert "_auth_user_id" not in client.session
 
 
-def test_deleting_without_ticking_the_box_changes_nothing(client, paying_member, fake):
+def test_deleting_without_ticking_the_box_changes_nothing(client, paying_member, stripe_api):
     member, subscription_id, _ = paying_member
     reauthenticate(client, member)
     response = client.post("/membership/account/delete/", {}, follow=True)
     assert "Tick the box" in visible_text(response.content)
     assert User.objects.filter(pk=member.pk).exists()
-    assert fake.get(subscription_id)["status"] == "active"
+    assert stripe_api.get(subscription_id)["status"] == "active"
 
 
 def test_when_stripe_cannot_cancel_the_account_is_kept(client, paying_member, settings):
@@ -268,9 +264,9 @@ def test_when_stripe_cannot_cancel_the_account_is_kept(client, paying_member, se
     assert User.objects.filter(pk=member.pk).exists()
 
 
-def test_a_reader_without_subscriptions_deletes_without_calling_stripe(client, reader, fake):
+def test_a_reader_without_subscriptions_deletes_without_calling_stripe(client, reader, stripe_api):
     PriceFactory()
     reauthenticate(client, reader)
     client.post("/membership/account/delete/", {"confirm": "yes"})
     assert not User.objects.filter(pk=reader.pk).exists()
-    assert not fake.api_requests()
+    assert not stripe_api.api_requests()

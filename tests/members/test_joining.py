@@ -30,12 +30,6 @@ from tests.members.test_signup_input import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def fake(stripe_api):
-    """The fake Stripe, sending no webhooks (`stripe_api`, tests/conftest.py)."""
-    return stripe_api
-
-
 def stripe_price(fake, amount=500, currency="eur", interval="month", plan=None):
     """A plan price that exists both here and at the fake Stripe."""
     price = fake.client().v1.prices.create(
@@ -56,8 +50,8 @@ def stripe_price(fake, amount=500, currency="eur", interval="month", plan=None):
 
 
 @pytest.fixture
-def price(fake):
-    return stripe_price(fake)
+def price(stripe_api):
+    return stripe_price(stripe_api)
 
 
 def join(client, price, attempt=None):
@@ -79,11 +73,13 @@ def test_the_site_header_links_to_membership_and_donations(client, price):
     assert "Become a member" in page
 
 
-def test_plans_page_shows_monthly_euro_prices_by_default_and_switches_without_script(client, fake):
+def test_plans_page_shows_monthly_euro_prices_by_default_and_switches_without_script(
+    client, stripe_api
+):
     plan = PlanFactory(name="Supporter", benefits="Members-only stories\nA monthly letter")
-    stripe_price(fake, 500, "eur", "month", plan)
-    stripe_price(fake, 5000, "eur", "year", plan)
-    stripe_price(fake, 600, "usd", "month", plan)
+    stripe_price(stripe_api, 500, "eur", "month", plan)
+    stripe_price(stripe_api, 5000, "eur", "year", plan)
+    stripe_price(stripe_api, 600, "usd", "month", plan)
     page = visible_text(client.get("/membership/").content)
     assert "Supporter" in page and "€5 per month" in page and "A monthly letter" in page
     page = visible_text(client.get("/membership/?interval=year").content)
@@ -111,11 +107,13 @@ def test_plans_page_shows_plan_names_in_the_readers_language(client, price):
 # Joining when logged in ------------------------------------------------------------------------
 
 
-def test_logged_in_reader_goes_from_the_plan_straight_to_checkout(client, reader, price, fake):
+def test_logged_in_reader_goes_from_the_plan_straight_to_checkout(
+    client, reader, price, stripe_api
+):
     client.force_login(reader)
     response = join(client, price)
     assert response.status_code == 302
-    (session,) = checkout_sessions(fake)
+    (session,) = checkout_sessions(stripe_api)
     assert response["Location"] == session["url"]
     assert session["mode"] == "subscription"
     assert session["client_reference_id"] == str(reader.pk)
@@ -126,59 +124,59 @@ def test_logged_in_reader_goes_from_the_plan_straight_to_checkout(client, reader
     }
     assert session["success_url"].startswith("http://testserver/membership/welcome/")
     assert session["customer"] == Customer.objects.get(user=reader).stripe_customer_id
-    (request,) = fake.api_requests("POST", "/v1/checkout/sessions")
+    (request,) = stripe_api.api_requests("POST", "/v1/checkout/sessions")
     assert request.params["subscription_data"]["metadata"]["user_id"] == str(reader.pk)
     assert request.params["line_items"] == [{"price": price.stripe_price_id, "quantity": "1"}]
     assert request.idempotency_key.startswith("newsroom-checkout-")
 
 
-def test_double_clicked_join_makes_one_customer_and_one_checkout(client, reader, price, fake):
+def test_double_clicked_join_makes_one_customer_and_one_checkout(client, reader, price, stripe_api):
     client.force_login(reader)
     attempt = uuid.uuid4()
     first = join(client, price, attempt)
     second = join(client, price, attempt)
     assert first["Location"] == second["Location"]
-    assert len(fake.objects("customer")) == 1
-    assert len(checkout_sessions(fake)) == 1
-    keys = {r.idempotency_key for r in fake.api_requests("POST", "/v1/checkout/sessions")}
+    assert len(stripe_api.objects("customer")) == 1
+    assert len(checkout_sessions(stripe_api)) == 1
+    keys = {r.idempotency_key for r in stripe_api.api_requests("POST", "/v1/checkout/sessions")}
     assert len(keys) == 1
     assert Customer.objects.filter(user=reader).count() == 1
 
 
-def test_a_later_join_reuses_the_readers_stripe_customer(client, reader, price, fake):
+def test_a_later_join_reuses_the_readers_stripe_customer(client, reader, price, stripe_api):
     client.force_login(reader)
     join(client, price)
     join(client, price)
-    assert len(fake.objects("customer")) == 1
-    assert len(checkout_sessions(fake)) == 2
-    assert {s["customer"] for s in checkout_sessions(fake)} == {
+    assert len(stripe_api.objects("customer")) == 1
+    assert len(checkout_sessions(stripe_api)) == 2
+    assert {s["customer"] for s in checkout_sessions(stripe_api)} == {
         reader.stripe_customer.stripe_customer_id
     }
 
 
 def test_a_member_who_pays_already_is_sent_to_the_portal_not_a_second_checkout(
-    client, member, fake
+    client, member, stripe_api
 ):
     price = member.memberships.get().price
-    customer = fake.client().v1.customers.create(params={"email": member.email})
+    customer = stripe_api.client().v1.customers.create(params={"email": member.email})
     Customer.objects.create(user=member, stripe_customer_id=customer.id)
     client.force_login(member)
     response = join(client, price)
-    (portal,) = fake.objects("billing_portal.session")
+    (portal,) = stripe_api.objects("billing_portal.session")
     assert response["Location"] == portal["url"]
     assert portal["customer"] == customer.id
-    assert not checkout_sessions(fake)
+    assert not checkout_sessions(stripe_api)
 
 
 @pytest.mark.parametrize("value", ["", "999999", "abc", "1 OR 1=1", "\x00"])
-def test_an_unknown_plan_choice_is_a_clear_error(client, reader, price, fake, value):
+def test_an_unknown_plan_choice_is_a_clear_error(client, reader, price, stripe_api, value):
     client.force_login(reader)
     response = client.post("/membership/join/", {"price": value, "attempt": str(uuid.uuid4())})
     assert response.status_code == 400
-    assert not checkout_sessions(fake)
+    assert not checkout_sessions(stripe_api)
 
 
-def test_an_inactive_price_cannot_be_bought(client, reader, price, fake):
+def test_an_inactive_price_cannot_be_bought(client, reader, price, stripe_api):
     price.active = False
     price.save()
     client.force_login(reader)
@@ -238,7 +236,7 @@ def sign_up(client, email="new.member@example.com", password=PASSWORD):
 
 
 def test_new_reader_signs_up_in_the_join_flow_and_goes_on_to_checkout(
-    client, price, fake, mailoutbox
+    client, price, stripe_api, mailoutbox
 ):
     response = join(client, price)
     assert response.status_code == 302 and response["Location"] == "/membership/join/sign-up/"
@@ -246,7 +244,7 @@ def test_new_reader_signs_up_in_the_join_flow_and_goes_on_to_checkout(
     assert "You chose Supporter, €5 per month" in page
 
     response = sign_up(client)
-    (session,) = checkout_sessions(fake)
+    (session,) = checkout_sessions(stripe_api)
     assert response.status_code == 302 and response["Location"] == session["url"]
     user = Customer.objects.get(stripe_customer_id=session["customer"]).user
     assert user.email == "new.member@example.com"
@@ -258,7 +256,7 @@ def test_new_reader_signs_up_in_the_join_flow_and_goes_on_to_checkout(
     assert mail.to == ["new.member@example.com"] and "/accounts/confirm-email/" in mail.body
 
 
-def test_the_language_a_reader_joins_in_is_remembered_for_their_emails(client, price, fake):
+def test_the_language_a_reader_joins_in_is_remembered_for_their_emails(client, price, stripe_api):
     client.post("/ru/membership/join/", {"price": price.pk, "attempt": str(uuid.uuid4())})
     client.post(
         "/ru/membership/join/sign-up/",
@@ -271,31 +269,33 @@ def test_the_language_a_reader_joins_in_is_remembered_for_their_emails(client, p
     assert User.objects.get(email="reader.en@example.com").language == "en"
 
 
-def test_signing_up_twice_in_a_row_pays_for_the_same_account(client, price, fake):
+def test_signing_up_twice_in_a_row_pays_for_the_same_account(client, price, stripe_api):
     join(client, price)
     first = sign_up(client)
     second = sign_up(client)
     assert first["Location"] == second["Location"]
-    assert len(fake.objects("customer")) == 1 and len(checkout_sessions(fake)) == 1
+    assert len(stripe_api.objects("customer")) == 1 and len(checkout_sessions(stripe_api)) == 1
 
 
-def test_coming_back_from_checkout_to_join_again_pays_for_the_new_account(client, price, fake):
+def test_coming_back_from_checkout_to_join_again_pays_for_the_new_account(
+    client, price, stripe_api
+):
     join(client, price)
     sign_up(client)
     response = join(client, price)
     assert response.status_code == 302
-    assert response["Location"].startswith(fake.url + "/checkout/")
-    assert len(fake.objects("customer")) == 1
+    assert response["Location"].startswith(stripe_api.url + "/checkout/")
+    assert len(stripe_api.objects("customer")) == 1
 
 
 def test_signing_up_with_a_taken_address_reveals_nothing_and_starts_no_payment(
-    client, reader, price, fake, mailoutbox
+    client, reader, price, stripe_api, mailoutbox
 ):
     join(client, price)
     response = sign_up(client, email="reader@example.com")
     assert response.status_code == 302
     assert "/accounts/confirm-email/" in response["Location"]
-    assert not checkout_sessions(fake)
+    assert not checkout_sessions(stripe_api)
 
 
 def test_sign_up_page_without_a_chosen_plan_goes_back_to_the_plans(client, price):
@@ -305,7 +305,7 @@ def test_sign_up_page_without_a_chosen_plan_goes_back_to_the_plans(client, price
 
 @pytest.mark.parametrize("text", sample_of_naughty_strings())
 def test_join_sign_up_refuses_naughty_strings_as_the_address_and_starts_no_payment(
-    client, price, fake, mailoutbox, text
+    client, price, stripe_api, mailoutbox, text
 ):
     join(client, price)
     response = sign_up(client, email=text)
@@ -313,13 +313,13 @@ def test_join_sign_up_refuses_naughty_strings_as_the_address_and_starts_no_payme
     assert "errorlist" in response.content.decode()
     assert dict(response.context["form"].errors) == {"email": address_messages(text)}
     assert not User.objects.exists()
-    assert not checkout_sessions(fake)
+    assert not checkout_sessions(stripe_api)
     assert not mailoutbox
 
 
 @pytest.mark.parametrize("text", sample_of_naughty_strings())
 def test_join_sign_up_takes_naughty_strings_as_the_password_unless_a_password_rule_refuses_them(
-    client, price, fake, mailoutbox, text
+    client, price, stripe_api, mailoutbox, text
 ):
     join(client, price)
     response = sign_up(client, email="reader@example.com", password=text)
@@ -328,9 +328,9 @@ def test_join_sign_up_takes_naughty_strings_as_the_password_unless_a_password_ru
         assert response.status_code == 200
         assert dict(response.context["form"].errors) == {"password1": messages}
         assert not User.objects.exists()
-        assert not checkout_sessions(fake)
+        assert not checkout_sessions(stripe_api)
     else:
-        (session,) = checkout_sessions(fake)
+        (session,) = checkout_sessions(stripe_api)
         assert response.status_code == 302 and response["Location"] == session["url"]
         user = User.objects.get()
         assert user.email == "reader@example.com" and user.check_password(text)
@@ -341,7 +341,7 @@ def test_join_sign_up_takes_naughty_strings_as_the_password_unless_a_password_ru
 
 
 @pytest.mark.parametrize("spelling", ["as written", "with control characters"])
-def test_join_sign_up_refuses_the_invalid_addresses_of_the_isemail_set(price, fake, spelling):
+def test_join_sign_up_refuses_the_invalid_addresses_of_the_isemail_set(price, stripe_api, spelling):
     for case in ISEMAIL_ERRORS:
         address = case["address"]
         if spelling == "with control characters":
@@ -355,7 +355,7 @@ def test_join_sign_up_refuses_the_invalid_addresses_of_the_isemail_set(price, fa
         ):
             # Only white space around test@iana.org, which Django strips: on to Checkout.
             assert response.status_code == 302, address
-            assert response["Location"].startswith(fake.url + "/checkout/"), address
+            assert response["Location"].startswith(stripe_api.url + "/checkout/"), address
             assert User.objects.get().email == "test@iana.org"
             User.objects.all().delete()
         else:
@@ -365,22 +365,22 @@ def test_join_sign_up_refuses_the_invalid_addresses_of_the_isemail_set(price, fa
             assert errors == {"email": address_messages(address)}, address
             assert not User.objects.exists(), address
     checkouts = len(ISEMAIL_ERRORS_IN_SURROUNDING_WHITE_SPACE_ONLY)
-    assert len(checkout_sessions(fake)) == (checkouts if spelling != "as written" else 0)
+    assert len(checkout_sessions(stripe_api)) == (checkouts if spelling != "as written" else 0)
 
 
 @pytest.mark.parametrize("email", HEADER_INJECTIONS)
 def test_join_sign_up_never_puts_cr_or_lf_into_a_mail_header(
-    client, price, fake, mailoutbox, email
+    client, price, stripe_api, mailoutbox, email
 ):
     join(client, price)
     response = sign_up(client, email=email)
     if email in HEADER_INJECTIONS_ACCEPTED:
         assert response.status_code == 302
         assert [mail.to for mail in mailoutbox] == [[HEADER_INJECTIONS_ACCEPTED[email]]]
-        assert len(checkout_sessions(fake)) == 1
+        assert len(checkout_sessions(stripe_api)) == 1
     else:
         assert dict(response.context["form"].errors) == {"email": [INVALID]}
-        assert not mailoutbox and not checkout_sessions(fake)
+        assert not mailoutbox and not checkout_sessions(stripe_api)
     for mail in mailoutbox:
         assert not any(char in mail.to[0] for char in "\r\n\u2028")
 
@@ -388,7 +388,9 @@ def test_join_sign_up_never_puts_cr_or_lf_into_a_mail_header(
 # The welcome page never grants --------------------------------------------------------------
 
 
-def test_welcome_page_says_activating_until_the_webhook_has_made_a_member(client, price, fake):
+def test_welcome_page_says_activating_until_the_webhook_has_made_a_member(
+    client, price, stripe_api
+):
     join(client, price)
     sign_up(client)
     response = client.get("/membership/welcome/")
@@ -419,23 +421,25 @@ def test_welcome_page_does_not_wait_for_a_payment_nobody_started(client, reader)
 # The portal ---------------------------------------------------------------------------------
 
 
-def test_portal_opens_for_the_session_users_customer_whatever_the_form_says(client, reader, fake):
-    mine = fake.client().v1.customers.create(params={"email": reader.email})
-    theirs = fake.client().v1.customers.create(params={"email": "someone@example.com"})
+def test_portal_opens_for_the_session_users_customer_whatever_the_form_says(
+    client, reader, stripe_api
+):
+    mine = stripe_api.client().v1.customers.create(params={"email": reader.email})
+    theirs = stripe_api.client().v1.customers.create(params={"email": "someone@example.com"})
     Customer.objects.create(user=reader, stripe_customer_id=mine.id)
     client.force_login(reader)
     response = client.post("/membership/account/portal/", {"customer": theirs.id})
-    (portal,) = fake.objects("billing_portal.session")
+    (portal,) = stripe_api.objects("billing_portal.session")
     assert response["Location"] == portal["url"]
     assert portal["customer"] == mine.id
     assert portal["return_url"] == "http://testserver/membership/account/"
 
 
-def test_portal_for_someone_who_never_paid_explains_instead_of_failing(client, reader, fake):
+def test_portal_for_someone_who_never_paid_explains_instead_of_failing(client, reader, stripe_api):
     client.force_login(reader)
     response = client.post("/membership/account/portal/", follow=True)
     assert "nothing to manage" in visible_text(response.content)
-    assert not fake.objects("billing_portal.session")
+    assert not stripe_api.objects("billing_portal.session")
 
 
 def test_portal_needs_a_login_and_a_post(client, reader):
@@ -453,9 +457,9 @@ def donate(client, **data):
     return client.post("/donate/", form)
 
 
-def test_anonymous_one_off_gift_goes_to_checkout_in_payment_mode(client, fake):
+def test_anonymous_one_off_gift_goes_to_checkout_in_payment_mode(client, stripe_api):
     response = donate(client, preset="25")
-    (session,) = checkout_sessions(fake)
+    (session,) = checkout_sessions(stripe_api)
     assert response.status_code == 302 and response["Location"] == session["url"]
     assert session["mode"] == "payment" and session["amount_total"] == 2500
     assert session["currency"] == "eur" and session["customer"] is None
@@ -463,13 +467,13 @@ def test_anonymous_one_off_gift_goes_to_checkout_in_payment_mode(client, fake):
     assert session["success_url"] == "http://testserver/donate/thanks/"
 
 
-def test_monthly_custom_gift_is_a_subscription_that_is_not_a_membership(client, reader, fake):
+def test_monthly_custom_gift_is_a_subscription_that_is_not_a_membership(client, reader, stripe_api):
     client.force_login(reader)
     donate(client, frequency="monthly", currency="usd", preset="other", custom_amount="12.50")
-    (session,) = checkout_sessions(fake)
+    (session,) = checkout_sessions(stripe_api)
     assert session["mode"] == "subscription"
     assert session["metadata"] == {"kind": "donation", "user_id": str(reader.pk)}
-    (request,) = fake.api_requests("POST", "/v1/checkout/sessions")
+    (request,) = stripe_api.api_requests("POST", "/v1/checkout/sessions")
     item = request.params["line_items"][0]["price_data"]
     assert item["unit_amount"] == "1250" and item["currency"] == "usd"
     assert item["recurring"] == {"interval": "month"}
@@ -491,11 +495,11 @@ def test_monthly_custom_gift_is_a_subscription_that_is_not_a_membership(client, 
         ({"attempt": "x"}, "This form has expired. Please send it again."),
     ],
 )
-def test_bad_gifts_are_clear_form_errors_and_start_no_payment(client, fake, data, message):
+def test_bad_gifts_are_clear_form_errors_and_start_no_payment(client, stripe_api, data, message):
     response = donate(client, **data)
     assert response.status_code == 400
     assert message in visible_text(response.content)
-    assert not checkout_sessions(fake)
+    assert not checkout_sessions(stripe_api)
 
 
 # Naughty strings the amount field reads as a number from DONATION_MIN to DONATION_MAX with at
@@ -527,23 +531,25 @@ NAUGHTY_NUMBERS_REFUSED = {
 }
 
 
-def test_naughty_strings_as_the_amount_give_that_amount_or_a_clear_error(client, fake):
+def test_naughty_strings_as_the_amount_give_that_amount_or_a_clear_error(client, stripe_api):
     """Every other string is not a number at all ("Enter a number.")."""
     for text in corpus.naughty_strings():
         response = donate(client, preset="other", custom_amount=text)
         if text in NAUGHTY_AMOUNTS:
             assert response.status_code == 302, text
-            [session] = [s for s in checkout_sessions(fake) if s["url"] == response["Location"]]
+            [session] = [
+                s for s in checkout_sessions(stripe_api) if s["url"] == response["Location"]
+            ]
             assert (session["amount_total"], session["currency"]) == (NAUGHTY_AMOUNTS[text], "eur")
         else:
             assert response.status_code == 400, text
             expected = NAUGHTY_NUMBERS_REFUSED.get(text, ["Enter a number."])
             assert dict(response.context["form"].errors) == {"custom_amount": expected}, text
-    assert len(checkout_sessions(fake)) == len(NAUGHTY_AMOUNTS)
+    assert len(checkout_sessions(stripe_api)) == len(NAUGHTY_AMOUNTS)
     assert set(NAUGHTY_AMOUNTS) | set(NAUGHTY_NUMBERS_REFUSED) <= set(corpus.naughty_strings())
 
 
-def test_naughty_strings_are_none_of_the_donation_choices(client, fake):
+def test_naughty_strings_are_none_of_the_donation_choices(client, stripe_api):
     """Choices are matched exactly (none is a naughty string), so the sample used for the other
     multi-field flows covers them."""
     for text in sample_of_naughty_strings():
@@ -555,7 +561,7 @@ def test_naughty_strings_are_none_of_the_donation_choices(client, fake):
             assert messages == [
                 f"Select a valid choice. {text} is not one of the available choices."
             ], (field, text)
-    assert not checkout_sessions(fake)
+    assert not checkout_sessions(stripe_api)
 
 
 def test_donate_page_offers_presets_and_a_custom_amount(client):
@@ -564,11 +570,11 @@ def test_donate_page_offers_presets_and_a_custom_amount(client):
         assert text in page
 
 
-def test_thank_you_page_confirms_once_the_donation_is_recorded(client, fake):
+def test_thank_you_page_confirms_once_the_donation_is_recorded(client, stripe_api):
     from members.models import Donation
 
     donate(client, preset="25")
-    (session,) = checkout_sessions(fake)
+    (session,) = checkout_sessions(stripe_api)
     response = client.get("/donate/thanks/")
     assert "being confirmed" in visible_text(response.content)
     Donation.objects.create(
@@ -577,13 +583,13 @@ def test_thank_you_page_confirms_once_the_donation_is_recorded(client, fake):
     assert "We received your gift of €25." in visible_text(client.get("/donate/thanks/").content)
 
 
-def test_checkout_limit_applies_to_anonymous_gifts_per_address(client, fake, settings):
+def test_checkout_limit_applies_to_anonymous_gifts_per_address(client, stripe_api, settings):
     settings.ACCOUNT_RATE_LIMITS = {"checkout": "1/h/ip", "checkout_user": "5/h/user"}
     assert donate(client).status_code == 302
     assert donate(client).status_code == 429
 
 
-def test_a_stranger_cannot_see_another_donors_gift(client, fake):
+def test_a_stranger_cannot_see_another_donors_gift(client, stripe_api):
     from members.models import Donation
 
     Donation.objects.create(

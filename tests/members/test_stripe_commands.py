@@ -22,12 +22,6 @@ from tests.fake_stripe import FakeStripe
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def fake(stripe_api):
-    """The fake Stripe, sending no webhooks (`stripe_api`, tests/conftest.py)."""
-    return stripe_api
-
-
 def run(command, *args, **options):
     """Run a management command; return what it printed on stdout."""
     out = StringIO()
@@ -63,7 +57,7 @@ def stripe_prices(fake):
 # stripe_setup ------------------------------------------------------------------------------------
 
 
-def test_setup_creates_a_product_per_plan_and_a_price_per_row_and_stores_their_ids(fake):
+def test_setup_creates_a_product_per_plan_and_a_price_per_row_and_stores_their_ids(stripe_api):
     a_plan(prices=[(500, "eur", "month"), (5000, "eur", "year"), (600, "usd", "month")])
     a_plan("sustainer", "Sustainer", "Меценат", prices=[(1200, "eur", "month")])
 
@@ -73,34 +67,34 @@ def test_setup_creates_a_product_per_plan_and_a_price_per_row_and_stores_their_i
     assert 'Product newsroom-plan-sustainer "Sustainer": created' in output
     assert "Price newsroom-supporter-year-eur (€50/year): created (price_" in output
     assert "Products: 2 created; prices: 4 created." in output
-    products = {product["id"]: product for product in fake.objects("product")}
+    products = {product["id"]: product for product in stripe_api.objects("product")}
     assert products["newsroom-plan-supporter"]["name"] == "Supporter"
     assert products["newsroom-plan-supporter"]["description"].startswith("Supporter: keep")
-    prices = stripe_prices(fake)
+    prices = stripe_prices(stripe_api)
     for row in Price.objects.all():
         stripe_price = prices[row.lookup_key]
         assert row.stripe_price_id == stripe_price["id"]
         assert stripe_price["product"] == f"newsroom-plan-{row.plan.slug}"
         assert (stripe_price["unit_amount"], stripe_price["currency"]) == (row.amount, row.currency)
         assert stripe_price["recurring"]["interval"] == row.interval
-    assert all(r.idempotency_key.startswith("newsroom-stripe-setup-") for r in posts(fake))
+    assert all(r.idempotency_key.startswith("newsroom-stripe-setup-") for r in posts(stripe_api))
 
 
-def test_a_second_run_changes_nothing_and_sends_no_write_to_stripe(fake):
+def test_a_second_run_changes_nothing_and_sends_no_write_to_stripe(stripe_api):
     a_plan(prices=[(500, "eur", "month"), (5000, "eur", "year")])
     run("stripe_setup")
     ids = dict(Price.objects.values_list("lookup_key", "stripe_price_id"))
-    writes = len(posts(fake))
+    writes = len(posts(stripe_api))
 
     output = run("stripe_setup")
 
-    assert len(posts(fake)) == writes
+    assert len(posts(stripe_api)) == writes
     assert 'Product newsroom-plan-supporter "Supporter": unchanged' in output
     assert "Stripe already matches the 1 plan(s) and 2 price(s): nothing to change." in output
     assert dict(Price.objects.values_list("lookup_key", "stripe_price_id")) == ids
 
 
-def test_a_changed_amount_replaces_the_stripe_price_and_moves_its_lookup_key(fake):
+def test_a_changed_amount_replaces_the_stripe_price_and_moves_its_lookup_key(stripe_api):
     plan = a_plan()
     run("stripe_setup")
     row = Price.objects.get()
@@ -118,7 +112,7 @@ def test_a_changed_amount_replaces_the_stripe_price_and_moves_its_lookup_key(fak
         f"{row.stripe_price_id})" in output
     )
     assert f"1 membership(s) keep paying the old price {old_id}" in output
-    old, new = fake.get(old_id), fake.get(row.stripe_price_id)
+    old, new = stripe_api.get(old_id), stripe_api.get(row.stripe_price_id)
     assert (old["active"], old["lookup_key"]) == (False, None)
     assert (new["active"], new["lookup_key"], new["unit_amount"]) == (
         True,
@@ -126,11 +120,11 @@ def test_a_changed_amount_replaces_the_stripe_price_and_moves_its_lookup_key(fak
         700,
     )
     assert new["product"] == f"newsroom-plan-{plan.slug}"
-    replacing = fake.api_requests("POST", "/v1/prices")[-1]
+    replacing = stripe_api.api_requests("POST", "/v1/prices")[-1]
     assert replacing.params["transfer_lookup_key"] == "true"
 
 
-def test_renaming_a_plan_updates_its_product_with_the_english_texts(fake):
+def test_renaming_a_plan_updates_its_product_with_the_english_texts(stripe_api):
     plan = a_plan()
     run("stripe_setup")
     plan.name_en, plan.name_ru = "Friend", "Друг"
@@ -141,11 +135,11 @@ def test_renaming_a_plan_updates_its_product_with_the_english_texts(fake):
 
     assert 'Product newsroom-plan-supporter "Friend": updated (description, name)' in output
     assert "Products: 1 updated; prices: 1 unchanged." in output
-    product = fake.get("newsroom-plan-supporter")
+    product = stripe_api.get("newsroom-plan-supporter")
     assert (product["name"], product["description"]) == ("Friend", None)
 
 
-def test_inactive_prices_and_plans_deactivate_what_exists_at_stripe_and_create_nothing(fake):
+def test_inactive_prices_and_plans_deactivate_what_exists_at_stripe_and_create_nothing(stripe_api):
     supporter = a_plan(prices=[(500, "eur", "month"), (5000, "eur", "year")])
     patron = a_plan("patron", "Patron", "Меценат", prices=[(2500, "eur", "month")])
     run("stripe_setup")
@@ -160,22 +154,22 @@ def test_inactive_prices_and_plans_deactivate_what_exists_at_stripe_and_create_n
     assert "($6/month): unchanged (inactive, not at Stripe)" in output
     assert 'Product newsroom-plan-patron "Patron": archived (active)' in output
     assert "Price newsroom-patron-month-eur (€25/month): deactivated" in output
-    prices = stripe_prices(fake)
+    prices = stripe_prices(stripe_api)
     assert not prices["newsroom-supporter-year-eur"]["active"]
     assert not prices["newsroom-patron-month-eur"]["active"]
     assert prices["newsroom-supporter-month-eur"]["active"]
     assert "newsroom-supporter-month-usd" not in prices
-    assert not fake.get("newsroom-plan-patron")["active"]
+    assert not stripe_api.get("newsroom-plan-patron")["active"]
 
     Price.objects.filter(pk=yearly.pk).update(active=True)
     output = run("stripe_setup")
     assert f"(€50/year): reactivated ({yearly.stripe_price_id})" in output
-    assert stripe_prices(fake)["newsroom-supporter-year-eur"]["active"]
+    assert stripe_prices(stripe_api)["newsroom-supporter-year-eur"]["active"]
 
 
-def test_a_stripe_price_that_already_has_the_lookup_key_is_linked_not_duplicated(fake):
+def test_a_stripe_price_that_already_has_the_lookup_key_is_linked_not_duplicated(stripe_api):
     a_plan()
-    stripe_client = fake.client()
+    stripe_client = stripe_api.client()
     stripe_client.v1.products.create(params={"id": "newsroom-plan-supporter", "name": "Supporter"})
     made_by_hand = stripe_client.v1.prices.create(
         params={
@@ -191,10 +185,10 @@ def test_a_stripe_price_that_already_has_the_lookup_key_is_linked_not_duplicated
 
     assert f"(€5/month): linked ({made_by_hand.id})" in output
     assert Price.objects.get().stripe_price_id == made_by_hand.id
-    assert len(fake.objects("price")) == 1
+    assert len(stripe_api.objects("price")) == 1
 
 
-def test_dry_run_shows_what_would_change_and_neither_writes_to_stripe_nor_saves(fake):
+def test_dry_run_shows_what_would_change_and_neither_writes_to_stripe_nor_saves(stripe_api):
     a_plan(prices=[(500, "eur", "month"), (5000, "eur", "year")])
 
     output = run("stripe_setup", dry_run=True)
@@ -205,36 +199,36 @@ def test_dry_run_shows_what_would_change_and_neither_writes_to_stripe_nor_saves(
     assert "Products: 1 would create; prices: 2 would create. Dry run: nothing was changed." in (
         output
     )
-    assert posts(fake) == []
+    assert posts(stripe_api) == []
     assert not Price.objects.exclude(stripe_price_id=None).exists()
 
 
-def test_idempotency_keys_are_the_same_when_the_same_setup_is_repeated(fake):
+def test_idempotency_keys_are_the_same_when_the_same_setup_is_repeated(stripe_api):
     a_plan(prices=[(500, "eur", "month"), (5000, "eur", "year")])
     run("stripe_setup")
-    first = [r.idempotency_key for r in posts(fake)]
+    first = [r.idempotency_key for r in posts(stripe_api)]
     # As if the first run's answers had been lost: Stripe would answer the same keys with the
     # objects it made then instead of making them twice.
-    fake.reset()
+    stripe_api.reset()
     Price.objects.update(stripe_price_id=None)
 
     run("stripe_setup")
 
-    assert [r.idempotency_key for r in posts(fake)] == first
+    assert [r.idempotency_key for r in posts(stripe_api)] == first
     assert len(set(first)) == 3
 
 
-def test_without_plans_the_command_says_where_to_add_them(fake):
+def test_without_plans_the_command_says_where_to_add_them(stripe_api):
     output = run("stripe_setup")
     assert "There are no plans yet: add one in the admin (Members › Plans)" in output
-    assert posts(fake) == []
+    assert posts(stripe_api) == []
 
 
-def test_a_plan_without_an_english_name_is_refused_with_what_to_do(fake):
+def test_a_plan_without_an_english_name_is_refused_with_what_to_do(stripe_api):
     a_plan(name="", name_ru="Сторонник")
     with pytest.raises(CommandError, match='Plan "supporter" has no English name'):
         run("stripe_setup")
-    assert posts(fake) == []
+    assert posts(stripe_api) == []
 
 
 @pytest.mark.parametrize("command", ["stripe_setup", "stripe_reconcile"])
@@ -257,14 +251,14 @@ def test_a_key_stripe_refuses_is_reported_as_such(settings, command):
             run(command)
 
 
-def test_demo_plans_are_set_up_in_stripe_with_english_names(fake):
+def test_demo_plans_are_set_up_in_stripe_with_english_names(stripe_api):
     plans = create_demo_plans()
 
     output = run("stripe_setup")
 
     assert [plan.slug for plan in plans] == ["supporter", "sustainer", "patron"]
     assert "Products: 3 created; prices: 12 created." in output
-    assert {product["name"] for product in fake.objects("product")} == {
+    assert {product["name"] for product in stripe_api.objects("product")} == {
         "Supporter",
         "Sustainer",
         "Patron",
@@ -303,7 +297,7 @@ SITE = "https://news.example"
 
 
 @pytest.fixture
-def monthly(fake):
+def monthly(stripe_api):
     """The Supporter plan's monthly euro price, set up in the fake Stripe."""
     a_plan(prices=[(500, "eur", "month"), (5000, "eur", "year")])
     run("stripe_setup")
@@ -344,10 +338,10 @@ def give(fake, *, user=None, email=None, amount=1000, recurring=False, attempt="
     return pay_checkout(fake, checkout, email)
 
 
-def test_reconcile_repairs_a_membership_whose_webhooks_never_arrived(fake, monthly):
+def test_reconcile_repairs_a_membership_whose_webhooks_never_arrived(stripe_api, monthly):
     user = UserFactory(email="joiner@example.com")
-    session = join(fake, user, monthly)
-    subscription = fake.get(session["subscription"])
+    session = join(stripe_api, user, monthly)
+    subscription = stripe_api.get(session["subscription"])
     assert not Membership.objects.exists()  # No webhook came.
 
     output = run("stripe_reconcile")
@@ -367,8 +361,8 @@ def test_reconcile_repairs_a_membership_whose_webhooks_never_arrived(fake, month
     assert is_member(user)
 
 
-def test_a_second_reconcile_finds_nothing_to_repair_and_writes_nothing(fake, monthly):
-    join(fake, UserFactory(), monthly)
+def test_a_second_reconcile_finds_nothing_to_repair_and_writes_nothing(stripe_api, monthly):
+    join(stripe_api, UserFactory(), monthly)
     run("stripe_reconcile")
     before = list(Membership.objects.values("status", "stripe_updated", "updated"))
 
@@ -381,8 +375,8 @@ def test_a_second_reconcile_finds_nothing_to_repair_and_writes_nothing(fake, mon
     assert Payment.objects.count() == 1
 
 
-def test_reconcile_records_a_missed_one_off_donation_and_its_payment(fake):
-    session = give(fake, email="giver@example.com", amount=2500)
+def test_reconcile_records_a_missed_one_off_donation_and_its_payment(stripe_api):
+    session = give(stripe_api, email="giver@example.com", amount=2500)
 
     output = run("stripe_reconcile")
 
@@ -393,9 +387,9 @@ def test_reconcile_records_a_missed_one_off_donation_and_its_payment(fake):
     assert Payment.objects.get().donation == donation
 
 
-def test_reconcile_records_a_missed_monthly_gift_as_a_donation_not_a_membership(fake):
+def test_reconcile_records_a_missed_monthly_gift_as_a_donation_not_a_membership(stripe_api):
     user = UserFactory(email="monthly.giver@example.com")
-    session = give(fake, user=user, recurring=True, amount=800)
+    session = give(stripe_api, user=user, recurring=True, amount=800)
 
     output = run("stripe_reconcile")
 
@@ -408,11 +402,11 @@ def test_reconcile_records_a_missed_monthly_gift_as_a_donation_not_a_membership(
     assert is_donor(user) and not is_member(user)
 
 
-def test_reconcile_ends_a_membership_canceled_while_webhooks_were_down(fake, monthly):
+def test_reconcile_ends_a_membership_canceled_while_webhooks_were_down(stripe_api, monthly):
     user = UserFactory(email="leaver@example.com")
-    sub = join(fake, user, monthly)["subscription"]
+    sub = join(stripe_api, user, monthly)["subscription"]
     run("stripe_reconcile")
-    fake.cancel_subscription(sub)
+    stripe_api.cancel_subscription(sub)
 
     output = run("stripe_reconcile")
 
@@ -423,11 +417,11 @@ def test_reconcile_ends_a_membership_canceled_while_webhooks_were_down(fake, mon
     assert not is_member(user)
 
 
-def test_reconcile_records_a_missed_renewal_and_the_new_period(fake, monthly):
+def test_reconcile_records_a_missed_renewal_and_the_new_period(stripe_api, monthly):
     user = UserFactory(email="renewer@example.com")
-    sub = join(fake, user, monthly)["subscription"]
+    sub = join(stripe_api, user, monthly)["subscription"]
     run("stripe_reconcile")
-    renewed = fake.advance_subscription(sub)
+    renewed = stripe_api.advance_subscription(sub)
 
     output = run("stripe_reconcile")
 
@@ -436,8 +430,8 @@ def test_reconcile_records_a_missed_renewal_and_the_new_period(fake, monthly):
     assert Payment.objects.count() == 2
 
 
-def test_a_subscription_that_is_not_the_sites_is_skipped_with_a_note(fake, monthly):
-    stripe_client = fake.client()
+def test_a_subscription_that_is_not_the_sites_is_skipped_with_a_note(stripe_api, monthly):
+    stripe_client = stripe_api.client()
     stripe_client.v1.products.create(params={"id": "tote-bag-club", "name": "Tote bag club"})
     tote = stripe_client.v1.prices.create(
         params={
@@ -448,7 +442,7 @@ def test_a_subscription_that_is_not_the_sites_is_skipped_with_a_note(fake, month
         }
     )
     customer = stripe_client.v1.customers.create(params={"email": "shopper@example.com"})
-    foreign = fake.create_subscription(customer.id, tote.id)
+    foreign = stripe_api.create_subscription(customer.id, tote.id)
 
     output = run("stripe_reconcile")
 
@@ -460,9 +454,11 @@ def test_a_subscription_that_is_not_the_sites_is_skipped_with_a_note(fake, month
     assert not Membership.objects.exists() and not Payment.objects.exists()
 
 
-def test_a_plan_subscription_nobody_here_can_be_tied_to_is_noted_and_not_an_error(fake, monthly):
-    customer = fake.client().v1.customers.create(params={"email": "stranger@example.com"})
-    stray = fake.create_subscription(customer.id, monthly.stripe_price_id)
+def test_a_plan_subscription_nobody_here_can_be_tied_to_is_noted_and_not_an_error(
+    stripe_api, monthly
+):
+    customer = stripe_api.client().v1.customers.create(params={"email": "stranger@example.com"})
+    stray = stripe_api.create_subscription(customer.id, monthly.stripe_price_id)
 
     output = run("stripe_reconcile")
 
@@ -471,8 +467,8 @@ def test_a_plan_subscription_nobody_here_can_be_tied_to_is_noted_and_not_an_erro
     assert not Membership.objects.exists()
 
 
-def test_dry_run_reports_the_repairs_and_saves_nothing(fake, monthly):
-    join(fake, UserFactory(email="joiner@example.com"), monthly)
+def test_dry_run_reports_the_repairs_and_saves_nothing(stripe_api, monthly):
+    join(stripe_api, UserFactory(email="joiner@example.com"), monthly)
 
     output = run("stripe_reconcile", dry_run=True)
 
@@ -487,12 +483,12 @@ def test_dry_run_reports_the_repairs_and_saves_nothing(fake, monthly):
 
 
 def test_a_dry_run_queues_no_email_and_a_real_run_welcomes_the_member_it_repairs(
-    fake, monthly, settings
+    stripe_api, monthly, settings
 ):
     settings.TASKS = {
         "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
     }
-    join(fake, UserFactory(email="joiner@example.com"), monthly)
+    join(stripe_api, UserFactory(email="joiner@example.com"), monthly)
 
     run("stripe_reconcile", dry_run=True)
     assert not DBTaskResult.objects.exists()
@@ -519,24 +515,24 @@ def test_days_limits_how_far_back_checkout_sessions_are_read(settings):
     assert abs(Payment.objects.get().paid_at - forty_days_ago) < timedelta(seconds=2)
 
 
-def test_every_page_of_subscriptions_is_read(fake, monthly, monkeypatch):
+def test_every_page_of_subscriptions_is_read(stripe_api, monthly, monkeypatch):
     monkeypatch.setattr(billing, "PAGE_SIZE", 2)
     users = [UserFactory() for _ in range(5)]
     for user in users:
-        join(fake, user, monthly)
+        join(stripe_api, user, monthly)
 
     run("stripe_reconcile")
 
     assert all(is_member(user) for user in users)
-    pages = fake.api_requests("GET", "/v1/subscriptions")
+    pages = stripe_api.api_requests("GET", "/v1/subscriptions")
     assert len(pages) == 3 and pages[-1].params["starting_after"].startswith("sub_")
 
 
 def test_an_object_that_fails_is_noted_the_rest_is_repaired_and_the_command_fails(
-    fake, monthly, monkeypatch
+    stripe_api, monthly, monkeypatch
 ):
-    join(fake, UserFactory(), monthly)
-    give(fake, email="giver@example.com")
+    join(stripe_api, UserFactory(), monthly)
+    give(stripe_api, email="giver@example.com")
 
     def broken(subscription, event):
         raise RuntimeError("database on fire")
@@ -556,8 +552,8 @@ class Terminal(StringIO):
         return True
 
 
-def test_a_progress_bar_shows_on_a_terminal_but_not_in_crons_mail(fake, monthly, monkeypatch):
-    join(fake, UserFactory(), monthly)
+def test_a_progress_bar_shows_on_a_terminal_but_not_in_crons_mail(stripe_api, monthly, monkeypatch):
+    join(stripe_api, UserFactory(), monthly)
     terminal = Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
     run("stripe_reconcile")
