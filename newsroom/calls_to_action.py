@@ -33,14 +33,11 @@ OTHER_PLACEMENTS = [Placement.SITE_BANNER]
 
 
 class PageBlocks(dict):
-    """{placement: block} of one page; missing placements read as None in templates."""
+    """{placement: block or None} of one page, for every placement there is."""
 
     def __init__(self, blocks, *, placements, language, section, now):
-        super().__init__(blocks)
+        super().__init__(dict.fromkeys(Placement.values) | blocks)
         self.placements, self.language, self.section, self.now = placements, language, section, now
-
-    def __getattr__(self, name):
-        return self.get(name)
 
     def valid_until(self):
         """Until when this choice holds: the next start or end of a block that could show on
@@ -51,7 +48,7 @@ class PageBlocks(dict):
                 self.now, language=self.language, section=self.section, placements=self.placements
             )
         ]
-        if any(block.progress and block.progress.deadline for block in self.values()):
+        if any(block and block.progress and block.progress.deadline for block in self.values()):
             tomorrow = timezone.localdate(self.now) + timedelta(days=1)
             moments.append(timezone.make_aware(datetime.combine(tomorrow, time())))
         return min((moment for moment in moments if moment), default=None)

@@ -376,7 +376,7 @@ def test_the_choice_says_until_when_it_holds(rf):
 
     blocks = blocks_for_page(request, article=story)
 
-    assert blocks.article_end.name == "Ends soon"
+    assert blocks["article_end"].name == "Ends soon"
     assert abs(blocks.valid_until() - (now + timedelta(hours=1))) < timedelta(seconds=5)
 
     Article.objects.all().delete()
