@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from modeltranslation.admin import TranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.utils import get_history_manager_for_model
 
@@ -31,11 +32,13 @@ from .models import (
     Article,
     ArticleAuthor,
     Author,
+    AuthorLink,
     CallToAction,
     CallToActionCopy,
     Campaign,
     Correction,
     Image,
+    Page,
     Region,
     Section,
     Tag,
@@ -59,12 +62,31 @@ class TaxonomyAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class AuthorLinkInline(admin.TabularInline):
+    model = AuthorLink
+    extra = 0
+    fields = ["label", "url", "position"]
+
+
 @admin.register(Author)
 class AuthorAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "user"]
+    list_display = ["name", "role", "slug", "user"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "user__email"]
     raw_id_fields = ["user"]
+    autocomplete_fields = ["photo"]
+    inlines = [AuthorLinkInline]
+
+
+@admin.register(Page)
+class PageAdmin(TranslationAdmin):
+    list_display = ["title", "slug", "in_footer", "position", "updated_at", "site_link"]
+    list_editable = ["in_footer", "position"]
+    search_fields = ["title", "slug"]
+
+    @admin.display(description=_("on the site"))
+    def site_link(self, obj):
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("View"))
 
 
 @admin.register(Image)
@@ -153,7 +175,10 @@ class ArticleAdmin(SimpleHistoryAdmin):
         "publication_time",
         "site_link",
     ]
-    list_filter = ["status", "section", "bylines__author", "language", "visibility"]
+    list_filter = [
+        *("status", "section", "bylines__author", "language", "visibility"),
+        "home_placement",
+    ]
     search_fields = ["headline", "standfirst", "slug"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
@@ -215,7 +240,8 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         readonly = ["hero_thumbnail", "created_by", "created_at", "updated_at"]
         if not self.has_publish_permission(request):
-            readonly.append("published_at")
+            # The front page is the editors' to arrange.
+            readonly += ["published_at", "home_placement"]
         return readonly
 
     def get_fieldsets(self, request, obj=None):
@@ -232,7 +258,10 @@ class ArticleAdmin(SimpleHistoryAdmin):
             (
                 _("Publication"),
                 {
-                    "fields": ["status", "published_at", "visibility", "public_from"],
+                    "fields": [
+                        *("status", "published_at", "visibility", "public_from"),
+                        "home_placement",
+                    ],
                     "description": time_zone_note(),
                 },
             ),

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from .calls_to_action import blocks_for_page
-from .models import Section
+from .models import Page, Section
 
 
 def site(request):
@@ -15,5 +15,6 @@ def site(request):
         "newsroom_name": settings.NEWSROOM_NAME,
         "newsroom_tagline": settings.NEWSROOM_TAGLINE,
         "nav_sections": Section.objects.all(),
+        "footer_pages": Page.objects.filter(in_footer=True).only("slug", "title"),
         "call_to_action_blocks": SimpleLazyObject(lambda: blocks_for_page(request)),
     }

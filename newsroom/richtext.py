@@ -46,6 +46,8 @@ BODY_EXTENSIONS = {
     FIGURE_EXTENSION: {"libraryUrl": reverse_lazy("admin:newsroom_image_library")},
 }
 BIO_EXTENSIONS = {"NoSpellCheck": False, "Bold": True, "Italic": True, "Link": LINK}
+# Static pages (about, terms, privacy…): headings, lists and links, no pictures.
+PAGE_EXTENSIONS = {key: value for key, value in BODY_EXTENSIONS.items() if key != FIGURE_EXTENSION}
 
 # An image id as the database can hold it: digits only, and short enough for a bigint.
 MAX_ID_DIGITS = 18
@@ -65,7 +67,7 @@ def _attribute_filter(tag, attribute, value):
 @functools.cache
 def _cleaner(name):
     # Built on first use: the allow-list reads settings.DJANGO_PROSE_EDITOR_EXTENSIONS.
-    extensions = {"body": BODY_EXTENSIONS, "bio": BIO_EXTENSIONS}[name]
+    extensions = {"body": BODY_EXTENSIONS, "bio": BIO_EXTENSIONS, "page": PAGE_EXTENSIONS}[name]
     config = allowlist_from_extensions(expand_extensions(extensions))
     # nh3 sets the links' rel itself, which it refuses to do while `rel` is an allowed attribute.
     config["attributes"] = {
@@ -214,6 +216,11 @@ def clean_body(value):
 def clean_bio(value):
     """An author's biography: bold, italic and links."""
     return _actually_empty(_cleaner("bio").clean(value or ""))
+
+
+def clean_page(value):
+    """A static page's text: what the page editor can produce."""
+    return _actually_empty(_cleaner("page").clean(value or ""))
 
 
 # Elements without an end tag, which open no level.

@@ -33,6 +33,9 @@ newsroom_patterns = (
     [
         path("", views.home, name="home"),
         path("section/<slug:slug>/", views.section_detail, name="section_detail"),
+        path("region/<slug:slug>/", views.region_detail, name="region_detail"),
+        path("tag/<slug:slug>/", views.tag_detail, name="tag_detail"),
+        path("author/<slug:slug>/", views.author_detail, name="author_detail"),
         path("fundraising/seen/", views.call_to_action_seen, name="call_to_action_seen"),
         path(
             "fundraising/go/<int:block_id>/",
@@ -40,6 +43,8 @@ newsroom_patterns = (
             name="call_to_action_click",
         ),
         path("<yyyy:year>/<mm:month>/<str:slug>/", views.article_detail, name="article_detail"),
+        # Last: static pages (about, contact…) take any address nothing else answers.
+        path("<slug:slug>/", views.page_detail, name="page_detail"),
     ],
     "newsroom",
 )

@@ -1,9 +1,10 @@
 from allauth.core.ratelimit import consume
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
+from django.db.models import Q, Value
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
@@ -13,22 +14,11 @@ from django.views.decorators.http import require_POST, require_safe
 from members.access import can_read_full, reader
 
 from .calls_to_action import blocks_for_page, count
-from .models import Article, CallToAction, Section
+from .models import Article, Author, CallToAction, Page, Region, Section, Tag
+from .pagination import listing_page
 
-ARTICLES_PER_PAGE = 20
-
-
-def _page(request, articles):
-    """One page of a listing; a page number that is not a page answers 404, not 500."""
-    paginator = Paginator(articles, ARTICLES_PER_PAGE)
-    number = request.GET.get("page") or 1
-    try:
-        number = int(number)
-    except (TypeError, ValueError):
-        raise Http404("No such page")
-    if number < 1 or (number > 1 and number > paginator.num_pages):
-        raise Http404("No such page")
-    return paginator.page(min(number, max(paginator.num_pages, 1)))
+# Related stories under an article.
+RELATED_STORIES = 4
 
 
 def _published_in_language():
@@ -37,13 +27,20 @@ def _published_in_language():
 
 @require_safe
 def home(request):
-    page = _page(request, _published_in_language())
+    """The front page: the lead and featured stories that editors pinned in this language
+    (`Article.home_placement`), then every other story by date."""
+    page = listing_page(request, _published_in_language().filter(home_placement=""))
+    pinned = []
+    if page.number == 1:
+        pinned = list(_published_in_language().exclude(home_placement=""))
     return render(
         request,
         "newsroom/article_list.html",
         {
             "page": page,
             "is_home": True,
+            "lead": next((a for a in pinned if a.home_placement == "lead"), None),
+            "featured": [a for a in pinned if a.home_placement == "featured"],
             "call_to_action_blocks": blocks_for_page(request, listing=True),
         },
     )
@@ -52,7 +49,7 @@ def home(request):
 @require_safe
 def section_detail(request, slug):
     section = get_object_or_404(Section, slug=slug)
-    page = _page(request, _published_in_language().filter(section=section))
+    page = listing_page(request, _published_in_language().filter(section=section))
     return render(
         request,
         "newsroom/section_detail.html",
@@ -62,6 +59,61 @@ def section_detail(request, slug):
             "call_to_action_blocks": blocks_for_page(request, section=section, listing=True),
         },
     )
+
+
+@require_safe
+def region_detail(request, slug):
+    region = get_object_or_404(Region, slug=slug)
+    page = listing_page(request, _published_in_language().filter(regions=region))
+    return render(
+        request,
+        "newsroom/region_detail.html",
+        {
+            "region": region,
+            "page": page,
+            "call_to_action_blocks": blocks_for_page(request, listing=True),
+        },
+    )
+
+
+@require_safe
+def tag_detail(request, slug):
+    tag = get_object_or_404(Tag, slug=slug)
+    page = listing_page(request, _published_in_language().filter(tags=tag))
+    return render(
+        request,
+        "newsroom/tag_detail.html",
+        {
+            "tag": tag,
+            "page": page,
+            "call_to_action_blocks": blocks_for_page(request, listing=True),
+        },
+    )
+
+
+@require_safe
+def author_detail(request, slug):
+    """An author's page: photo, role, biography, links, and their stories in this language."""
+    author = get_object_or_404(
+        Author.objects.select_related("photo").prefetch_related("links"), slug=slug
+    )
+    page = listing_page(request, _published_in_language().filter(bylines__author=author))
+    return render(
+        request,
+        "newsroom/author_detail.html",
+        {
+            "author": author,
+            "page": page,
+            "call_to_action_blocks": blocks_for_page(request, listing=True),
+        },
+    )
+
+
+@require_safe
+def page_detail(request, slug):
+    """A static page (about, contact, terms…) in the reader's language."""
+    page = get_object_or_404(Page, slug=slug)
+    return render(request, "newsroom/page_detail.html", {"page": page})
 
 
 @require_safe
@@ -99,8 +151,37 @@ def render_article(request, article, *, readable, blocks, **extra):
             "call_to_action_blocks": blocks,
             "corrections": list(article.corrections.all()),
             "editions": list(article.other_editions()),
+            "filed_under": _filed_under(article),
+            "related": _related_stories(article) if article.is_published else [],
             **extra,
         },
+    )
+
+
+def _filed_under(article):
+    """The story's regions, then its tags, as (name, url) pairs: one query for both."""
+    regions = (
+        Region.objects.filter(articles=article).order_by().values_list("name", "slug", Value(0))
+    )
+    tags = Tag.objects.filter(articles=article).order_by().values_list("name", "slug", Value(1))
+    rows = sorted(regions.union(tags, all=True), key=lambda row: (row[2], row[0].casefold()))
+    names = ["newsroom:region_detail", "newsroom:tag_detail"]
+    return [(name, reverse(names[kind], kwargs={"slug": slug})) for name, slug, kind in rows]
+
+
+def _related_stories(article):
+    """The latest other stories of the same section, regions or tags, in one query."""
+    return list(
+        Article.objects.published()
+        .filter(language=article.language)
+        .filter(
+            Q(section=article.section_id)
+            | Q(regions__in=article.regions.all())
+            | Q(tags__in=article.tags.all())
+        )
+        .exclude(pk=article.pk)
+        .select_related("section", "hero_image")
+        .distinct()[:RELATED_STORIES]
     )
 
 

@@ -2,11 +2,13 @@
 
 from .articles import (
     FIGURE_IMAGE_ID,
+    HOME_FEATURED_MAX,
     Article,
     ArticleAuthor,
     ArticleQuerySet,
     ArticleRedirect,
     Author,
+    AuthorLink,
     Correction,
     EditConflict,
     Image,
@@ -24,6 +26,7 @@ from .fundraising import (
     GoalProgress,
     campaign_progress,
 )
+from .pages import Page
 
 __all__ = [
     "CallToAction",
@@ -38,6 +41,9 @@ __all__ = [
     "ArticleQuerySet",
     "ArticleRedirect",
     "Author",
+    "AuthorLink",
+    "HOME_FEATURED_MAX",
+    "Page",
     "Correction",
     "EditConflict",
     "Image",

@@ -29,12 +29,18 @@ class Taxonomy(models.Model):
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
 
+    #: The name of its listing page in newsroom.urls.
+    url_name = None
+
     class Meta:
         abstract = True
         ordering = ["name"]
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse(f"newsroom:{self.url_name}", kwargs={"slug": self.slug})
 
 
 class Section(Taxonomy):
@@ -45,6 +51,8 @@ class Section(Taxonomy):
         _("position"), default=0, help_text=_("Order in the site navigation.")
     )
 
+    url_name = "section_detail"
+
     class Meta:
         ordering = ["position", "name"]
         verbose_name = _("section")
@@ -54,6 +62,8 @@ class Section(Taxonomy):
 class Region(Taxonomy):
     """A country or area the newsroom covers; an article may concern several."""
 
+    url_name = "region_detail"
+
     class Meta(Taxonomy.Meta):
         verbose_name = _("region")
         verbose_name_plural = _("regions")
@@ -61,6 +71,8 @@ class Region(Taxonomy):
 
 class Tag(Taxonomy):
     """A subject that runs across sections (elections, water, press freedom…)."""
+
+    url_name = "tag_detail"
 
     class Meta(Taxonomy.Meta):
         verbose_name = _("tag")
@@ -72,6 +84,12 @@ class Author(models.Model):
 
     name = models.CharField(pgettext_lazy("person", "name"), max_length=150)
     slug = models.SlugField(_("slug"), max_length=150, unique=True)
+    role = models.CharField(
+        _("role"),
+        max_length=150,
+        blank=True,
+        help_text=_("As readers see it under the name, e.g. “Correspondent in Tbilisi”."),
+    )
     bio = ProseEditorField(
         _("biography"), blank=True, config={"extensions": BIO_EXTENSIONS}, sanitize=clean_bio
     )
@@ -103,6 +121,28 @@ class Author(models.Model):
     def save(self, *args, **kwargs):
         self.bio = clean_bio(self.bio)
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("newsroom:author_detail", kwargs={"slug": self.slug})
+
+
+class AuthorLink(models.Model):
+    """A place to find an author elsewhere (their site, a social profile), on their page."""
+
+    author = models.ForeignKey(
+        Author, verbose_name=_("author"), on_delete=models.CASCADE, related_name="links"
+    )
+    label = models.CharField(_("label"), max_length=100, help_text=_("E.g. “Mastodon”."))
+    url = models.URLField(_("address"), max_length=500)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("link")
+        verbose_name_plural = _("links")
+
+    def __str__(self):
+        return self.label
 
 
 #: Sent once an image saved with a new file is committed (`image_id`); newsroom.tasks listens and
@@ -209,6 +249,10 @@ class Image(models.Model):
         return [name for name in self.file.field.formats if name not in (self.renditions or ())]
 
 
+#: How many stories the home page features under the lead, per language.
+HOME_FEATURED_MAX = 4
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         """What the public may see listed: published, and its publication time has come.
@@ -252,6 +296,11 @@ class Article(models.Model):
         PUBLIC = "public", _("Public")
         MEMBERS = "members", _("Members only")
         EARLY_ACCESS = "early_access", _("Early access for members")
+
+    class HomePlacement(models.TextChoices):
+        NONE = "", _("By date")
+        LEAD = "lead", _("Lead story")
+        FEATURED = "featured", _("Featured")
 
     headline = models.CharField(_("headline"), max_length=300)
     slug = models.SlugField(_("slug"), max_length=300, allow_unicode=True)
@@ -322,6 +371,17 @@ class Article(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
+    home_placement = models.CharField(
+        _("home page"),
+        max_length=10,
+        choices=HomePlacement.choices,
+        default=HomePlacement.NONE,
+        blank=True,
+        help_text=_(
+            "Pin the story on its language's home page while it is published: one lead story, "
+            "up to four featured; the rest follow by date."
+        ),
+    )
     published_at = models.DateTimeField(
         _("publication time"),
         null=True,
@@ -364,6 +424,11 @@ class Article(models.Model):
                 condition=~Q(visibility="early_access") | Q(public_from__isnull=False),
                 name="newsroom_article_early_access_has_public_from",
             ),
+            models.UniqueConstraint(
+                fields=["language"],
+                condition=Q(home_placement="lead"),
+                name="newsroom_article_one_lead_per_language",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "-published_at"], name="newsroom_article_pub_idx"),
@@ -381,6 +446,20 @@ class Article(models.Model):
     def clean(self):
         """The publication checks, for forms (the admin's); `save()` applies them too."""
         super().clean()
+        if self.home_placement == self.HomePlacement.FEATURED:
+            featured = Article.objects.filter(
+                language=self.language, home_placement=self.HomePlacement.FEATURED
+            ).exclude(pk=self.pk)
+            if featured.count() >= HOME_FEATURED_MAX:
+                raise ValidationError(
+                    {
+                        "home_placement": _(
+                            "The home page already features %(count)d stories in this "
+                            "language; unpin one first."
+                        )
+                        % {"count": HOME_FEATURED_MAX}
+                    }
+                )
         stored = None
         if self.pk is not None:
             stored = Article.objects.filter(pk=self.pk).values(*self.STORED_FIELDS).first()
@@ -390,6 +469,11 @@ class Article(models.Model):
         """Save, refusing with a `ValidationError` a story that goes out (or whose pictures
         change while it is out) with the problems `publication_problems()` lists."""
         self.body = clean_body(self.body)
+        if self.home_placement == self.HomePlacement.LEAD:
+            # One lead story per language: the new one takes the place of the old.
+            Article.objects.filter(
+                language=self.language, home_placement=self.HomePlacement.LEAD
+            ).exclude(pk=self.pk).update(home_placement=self.HomePlacement.NONE)
         if self._state.adding or self.pk is None:
             self._check_publishable(None)
             super().save(*args, **kwargs)

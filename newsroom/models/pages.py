@@ -1,0 +1,61 @@
+"""The newsroom's static pages: about, contact, terms, privacy, corrections policy."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import Resolver404, resolve, reverse
+from django.utils.translation import gettext_lazy as _
+from django_prose_editor.fields import ProseEditorField
+
+from ..richtext import PAGE_EXTENSIONS, clean_page
+
+
+class Page(models.Model):
+    """A page that changes rarely, at /<slug>/ in each language (title and text translated
+    with django-modeltranslation; a language without its own copy shows the English one)."""
+
+    slug = models.SlugField(
+        _("slug"), max_length=100, unique=True, help_text=_("The page's address: /slug/.")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = ProseEditorField(
+        _("text"), blank=True, config={"extensions": PAGE_EXTENSIONS}, sanitize=clean_page
+    )
+    in_footer = models.BooleanField(
+        _("linked from the footer"), default=True, help_text=_("Every page's footer links here.")
+    )
+    position = models.PositiveSmallIntegerField(
+        _("position"), default=0, help_text=_("Order of the footer's links.")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["position", "slug"]
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        super().clean()
+        # /<slug>/ comes after every other address of the site: a slug that one of them
+        # already answers would make a page nobody can open.
+        if self.slug:
+            try:
+                match = resolve(f"/{self.slug}/")
+            except Resolver404:
+                match = None
+            if match is not None and match.view_name != "newsroom:page_detail":
+                raise ValidationError(
+                    {"slug": _("This address is taken by another page of the site.")}
+                )
+
+    def save(self, *args, **kwargs):
+        # Every language's copy is cleaned, whichever path the text came by.
+        for field in self._meta.concrete_fields:
+            if field.name.startswith("body"):
+                setattr(self, field.attname, clean_page(getattr(self, field.attname)))
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("newsroom:page_detail", kwargs={"slug": self.slug})

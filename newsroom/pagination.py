@@ -1,0 +1,95 @@
+"""Listing pages without counting the whole listing.
+
+A pager that needs the exact number of pages runs `COUNT(*)` over the listing on every page;
+on a large archive that is the slowest query of the page. `ListingPage` asks instead how many
+stories follow this page, up to a few pages ahead, which is enough to show the nearby page
+numbers and an "Older" link.
+"""
+
+from dataclasses import dataclass, field
+
+from django.http import Http404
+
+PER_PAGE = 20
+# Pages shown on each side of the current one.
+NEARBY = 2
+# A page number larger than this is no page of any listing (and would overflow an SQL OFFSET).
+MAX_PAGE = 100_000
+
+
+@dataclass
+class ListingPage:
+    object_list: list
+    number: int
+    pages_ahead: int  # how many pages follow, counted up to NEARBY
+    more_ahead: bool  # whether still more follow after those
+    per_page: int = PER_PAGE
+    nearby: list = field(init=False)
+
+    def __post_init__(self):
+        self.nearby = [
+            *range(max(1, self.number - NEARBY), self.number),
+            self.number,
+            *range(self.number + 1, self.number + self.pages_ahead + 1),
+        ]
+
+    @property
+    def has_previous(self):
+        return self.number > 1
+
+    @property
+    def has_next(self):
+        return self.pages_ahead > 0
+
+    @property
+    def has_other_pages(self):
+        return self.has_previous or self.has_next
+
+    @property
+    def previous_page_number(self):
+        return self.number - 1
+
+    @property
+    def next_page_number(self):
+        return self.number + 1
+
+    @property
+    def gap_before(self):
+        """Whether page 1 is out of the nearby range (the pager shows it, then a gap)."""
+        return self.nearby[0] > 1
+
+    @property
+    def start_index(self):
+        return (self.number - 1) * self.per_page + 1
+
+
+def page_number(request):
+    """The `?page=` of a listing's URL; anything but a page number answers 404."""
+    value = request.GET.get("page", "1")
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PAGE:
+        raise Http404("No such page")
+    return int(value)
+
+
+def listing_page(request, queryset, per_page=PER_PAGE):
+    """The page of `queryset` that `?page=` names: its stories in one query (plus the
+    queryset's prefetches), and how many pages follow in one more that reads ids only.
+    A page past the end answers 404; the first page of an empty listing is an empty page."""
+    number = page_number(request)
+    start = (number - 1) * per_page
+    objects = list(queryset[start : start + per_page])
+    if not objects and number > 1:
+        raise Http404("No such page")
+    following = 0
+    if len(objects) == per_page:
+        end = start + per_page
+        ids = queryset.prefetch_related(None).values_list("pk", flat=True)
+        following = len(ids[end : end + per_page * NEARBY + 1])
+    pages_ahead = min(-(-following // per_page), NEARBY)
+    return ListingPage(
+        objects,
+        number,
+        pages_ahead=pages_ahead,
+        more_ahead=following > per_page * NEARBY,
+        per_page=per_page,
+    )
