@@ -11,7 +11,7 @@ from django.dispatch import Signal
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 from django_prose_editor.fields import ProseEditorField
 from imagefield.fields import ImageField, PPOIField
 from simple_history.models import HistoricalRecords
@@ -451,15 +451,14 @@ class Article(models.Model):
                 language=self.language, home_placement=self.HomePlacement.FEATURED
             ).exclude(pk=self.pk)
             if featured.count() >= HOME_FEATURED_MAX:
-                raise ValidationError(
-                    {
-                        "home_placement": _(
-                            "The home page already features %(count)d stories in this "
-                            "language; unpin one first."
-                        )
-                        % {"count": HOME_FEATURED_MAX}
-                    }
+                message = ngettext(
+                    "The home page already features %(count)d story in this language; "
+                    "unpin it first.",
+                    "The home page already features %(count)d stories in this language; "
+                    "unpin one first.",
+                    HOME_FEATURED_MAX,
                 )
+                raise ValidationError({"home_placement": message % {"count": HOME_FEATURED_MAX}})
         stored = None
         if self.pk is not None:
             stored = Article.objects.filter(pk=self.pk).values(*self.STORED_FIELDS).first()
