@@ -160,7 +160,7 @@ class StoryFeed(Feed):
 
     def item_author_name(self, item):
         names = [author.name for author in item.article.byline_authors]
-        return str(get_text_list(names, pgettext("byline", "and"))) or None
+        return get_text_list(names, pgettext("byline", "and")) or None
 
     def item_categories(self, item):
         article = item.article

@@ -269,3 +269,35 @@ def test_sitemap_query_count_does_not_grow_with_the_archive(client, path):
     assert len(large) == len(small)
     # the index: a count and a date per part; a part: its count, its items, their editions
     assert len(small) <= (12 if path == "/sitemap.xml" else 3)
+
+
+def test_no_sitemap_carries_a_gated_body(client):
+    ArticleFactory(visibility=Article.Visibility.MEMBERS, body=f"<p>{SENTINEL}</p>")
+    ArticleFactory(
+        visibility=Article.Visibility.EARLY_ACCESS,
+        public_from=timezone.now() + timedelta(days=3),
+        body=f"<p>{SENTINEL}</p>",
+    )
+
+    paths = ["/sitemap.xml", "/sitemap-news.xml"]
+    paths += [location.removeprefix(ORIGIN) for location in index_locations(client)]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert SENTINEL.encode() not in response.content, path
+
+
+@pytest.mark.parametrize(
+    "path", ["/sitemap.xml", "/sitemap-articles.xml", "/sitemap-tags.xml", "/sitemap-news.xml"]
+)
+def test_sitemaps_are_the_same_whatever_the_browsers_language(client, path):
+    # They live outside the language prefixes, where the browser's language picks the active
+    # one; what they say must not follow it.
+    original = ArticleFactory(slug="dam", language="en")
+    ArticleFactory(slug="plotina", language="ru", translation_of=original)
+    original.tags.add(Tag.objects.create(name="Water", slug="water"))
+
+    english = client.get(path, headers={"accept-language": "en"}).content
+    russian = client.get(path, headers={"accept-language": "ru"}).content
+
+    assert english == russian
