@@ -1,9 +1,13 @@
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path, register_converter
 
 from . import preview, views
+from .feeds import StoryFeed
+from .models import Author, Region, Section, Tag
+from .sitemaps import SITEMAPS, NewsSitemap
 
 
 class YearConverter:
@@ -36,6 +40,25 @@ newsroom_patterns = (
         path("region/<slug:slug>/", views.region_detail, name="region_detail"),
         path("tag/<slug:slug>/", views.tag_detail, name="tag_detail"),
         path("author/<slug:slug>/", views.author_detail, name="author_detail"),
+        # RSS and Atom: the whole site's, and each listing's next to its page.
+        path("feed/", StoryFeed(), name="feed"),
+        path("feed/atom/", StoryFeed(atom=True), name="feed_atom"),
+        path("section/<slug:slug>/feed/", StoryFeed(Section), name="section_feed"),
+        path(
+            "section/<slug:slug>/feed/atom/",
+            StoryFeed(Section, atom=True),
+            name="section_feed_atom",
+        ),
+        path("region/<slug:slug>/feed/", StoryFeed(Region), name="region_feed"),
+        path(
+            "region/<slug:slug>/feed/atom/", StoryFeed(Region, atom=True), name="region_feed_atom"
+        ),
+        path("tag/<slug:slug>/feed/", StoryFeed(Tag), name="tag_feed"),
+        path("tag/<slug:slug>/feed/atom/", StoryFeed(Tag, atom=True), name="tag_feed_atom"),
+        path("author/<slug:slug>/feed/", StoryFeed(Author), name="author_feed"),
+        path(
+            "author/<slug:slug>/feed/atom/", StoryFeed(Author, atom=True), name="author_feed_atom"
+        ),
         path("fundraising/seen/", views.call_to_action_seen, name="call_to_action_seen"),
         path(
             "fundraising/go/<int:block_id>/",
@@ -52,6 +75,25 @@ newsroom_patterns = (
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
+    # Sitemaps cover every language, so they live outside the language prefixes.
+    path(
+        "sitemap.xml",
+        sitemap_views.index,
+        {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},
+        name="sitemap",
+    ),
+    path(
+        "sitemap-news.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": {"news": NewsSitemap}, "template_name": "newsroom/sitemap_news.xml"},
+        name="sitemap_news",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": SITEMAPS},
+        name="sitemap_section",
+    ),
     # Outside the language prefixes: a preview shows the story in its own language.
     path("preview/<str:token>/", preview.article_preview, name="article_preview"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -211,10 +211,17 @@ def healthz(request):
 
 @require_safe
 def robots_txt(request):
+    """Rules for crawlers, naming the sitemaps at absolute addresses (the protocol wants them
+    so) on the host that was asked: the same bytes for every reader of that host."""
     return render(
         request,
         "robots.txt",
-        {"debug": settings.DEBUG},
+        {
+            "debug": settings.DEBUG,
+            "sitemaps": [
+                request.build_absolute_uri(reverse(name)) for name in ("sitemap", "sitemap_news")
+            ],
+        },
         content_type="text/plain; charset=utf-8",
     )
 

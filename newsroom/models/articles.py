@@ -6,7 +6,8 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.dispatch import Signal
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
@@ -276,6 +277,18 @@ class ArticleQuerySet(models.QuerySet):
         if user.has_perm("newsroom.publish_article"):
             return self.all()
         return self.published() | self.owned_by(user)
+
+    def with_last_change(self):
+        """Annotate `last_changed`: the latest of the last save and the last correction, the
+        time a feed or sitemap reports the story as updated."""
+        last_correction = Correction.objects.filter(article=OuterRef("pk")).order_by("-created_at")
+        return self.annotate(
+            last_changed=Greatest(
+                "updated_at",
+                # SQLite's MAX() is NULL if any argument is: a story without corrections.
+                Coalesce(Subquery(last_correction.values("created_at")[:1]), "updated_at"),
+            )
+        )
 
     def for_listing(self):
         """Everything a listing card shows, in a constant number of queries."""

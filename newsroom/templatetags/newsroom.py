@@ -59,11 +59,23 @@ def card_picture(image, lead=False):
 def render_body(body, inline_block=None):
     """An article body for readers, each stored figure expanded as the hero is, and the
     fundraiser block `inline_block` (if any) after its paragraph (`position`), counted on
-    top-level paragraphs only; a story with no paragraph after that one gets none.
+    top-level paragraphs only; a story with no paragraph after that one gets none."""
+    return body_html(body, _page_figure, inline_block=inline_block)
 
-    The library images of all figures are loaded in one query, however many there are; a figure
-    whose image has been deleted disappears. The body was sanitised on save, and is again here
-    in case something wrote it past `Article.save()` (a queryset update, say).
+
+def _page_figure(image, caption):
+    return get_template(FIGURE).render(figure(image, caption))
+
+
+def body_html(body, render_figure, *, images=None, inline_block=None):
+    """An article body's HTML, each stored figure replaced by `render_figure(image, caption)`
+    and the fundraiser block `inline_block` (if any) after its paragraph.
+
+    The library images of all figures are loaded in one query, however many there are, unless
+    the caller passes them already loaded (`images`, {id: Image}: a feed loads them for all its
+    stories at once); a figure whose image has been deleted disappears. The body was sanitised
+    on save, and is again here in case something wrote it past `Article.save()` (a queryset
+    update, say).
     """
     body = clean_body(body)
     split = split_after_paragraph(body, inline_block.position) if inline_block else None
@@ -71,13 +83,14 @@ def render_body(body, inline_block=None):
         parts = split_figures(body)
     else:
         parts = [*split_figures(split[0]), inline_block, *split_figures(split[1])]
-    ids = {part.image_id for part in parts if isinstance(part, StoredFigure)}
-    images = Image.objects.in_bulk(ids) if ids else {}
+    if images is None:
+        ids = {part.image_id for part in parts if isinstance(part, StoredFigure)}
+        images = Image.objects.in_bulk(ids) if ids else {}
     html = []
     for part in parts:
         if isinstance(part, StoredFigure):
             if image := images.get(part.image_id):
-                html.append(get_template(FIGURE).render(figure(image, part.caption)))
+                html.append(render_figure(image, part.caption))
         elif isinstance(part, CallToAction):
             html.append(get_template(CALL_TO_ACTION).render(call_to_action(part)))
         else:

@@ -1,0 +1,211 @@
+"""Sitemaps for search engines: `/sitemap.xml` is an index of one sitemap per kind of page
+(stories, sections, regions, tags, authors, static pages), and `/sitemap-news.xml` is the Google
+News sitemap of the last two days' stories.
+
+Only published stories are listed; a gated one is listed by its address and headline like any
+other (a sitemap carries no text of a story). The editions of a story are separate rows linked by
+`translation_of`, so a story's hreflang alternates come from those links, not from
+`Sitemap.i18n`; listings and static pages exist in every language and use `Sitemap.i18n`.
+
+The views receive the classes, not instances: Django's views then make one per request, and
+what `Sitemap` keeps on itself while rendering (`latest_lastmod`) is never shared.
+"""
+
+from datetime import timedelta
+
+from django.contrib.sitemaps import Sitemap
+from django.db.models import BigIntegerField, F, Max, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import Article, Author, Page, Region, Section, Tag
+
+# What an edition's address needs (Article.get_absolute_url), and its place among the editions.
+EDITION_FIELDS = ("pk", "translation_of", "language", "slug", "published_at", "created_at")
+
+#: How far back the news sitemap reaches, and its most URLs per file (Google News' rules).
+NEWS_WINDOW = timedelta(days=2)
+NEWS_LIMIT = 1000
+
+
+class ArticleSitemap(Sitemap):
+    """Every published story in every language, with its other editions as alternates."""
+
+    # The protocol's most URLs per file; past it, `?p=2` and on, each named in the index.
+    limit = 50_000
+
+    def items(self):
+        # By id, so that a new story lands on the last page and the others keep theirs.
+        return (
+            Article.objects.published()
+            .with_last_change()
+            .only(*EDITION_FIELDS, "updated_at")
+            .order_by("pk")
+        )
+
+    def lastmod(self, article):
+        return article.last_changed
+
+    def get_latest_lastmod(self):
+        latest = Article.objects.published().aggregate(
+            saved=Max("updated_at"), corrected=Max("corrections__created_at")
+        )
+        return max(filter(None, latest.values()), default=None)
+
+    def get_urls(self, page=1, site=None, protocol=None):
+        urls = super().get_urls(page=page, site=site, protocol=protocol)
+        if urls:
+            origin = f"{self.get_protocol(protocol)}://{self.get_domain(site)}"
+            editions = _editions_of_page([url["item"] for url in urls])
+            for url in urls:
+                url["alternates"] = _alternates(url["item"], editions, origin)
+        return urls
+
+
+def _edition_group():
+    """What the editions of one story share: the original's id."""
+    return Coalesce("translation_of", "pk", output_field=BigIntegerField())
+
+
+def _editions_of_page(articles):
+    """{original's id: [published editions]} for the stories of one sitemap page, in one query.
+
+    A page holds the published stories of an id range (`ArticleSitemap` orders by id), so the
+    editions are found through that range rather than by a list of up to 50,000 ids.
+    """
+    first, last = articles[0].pk, articles[-1].pk
+    groups = (
+        Article.objects.published()
+        .filter(pk__range=(first, last))
+        .annotate(group=_edition_group())
+        .values("group")
+    )
+    editions = (
+        Article.objects.published()
+        .annotate(group=_edition_group())
+        .filter(group__in=groups)
+        .only(*EDITION_FIELDS)
+        .order_by("language", "pk")
+    )
+    found = {}
+    for edition in editions:
+        found.setdefault(edition.group, []).append(edition)
+    return found
+
+
+def _alternates(article, editions, origin):
+    """The hreflang alternates of `article`: each published edition of the story, and the
+    original as `x-default`; none for a story published in one language only."""
+    group = editions.get(article.translation_of_id or article.pk, [])
+    if len(group) < 2:
+        return []
+    alternates = [
+        {"lang_code": edition.language, "location": origin + edition.get_absolute_url()}
+        for edition in group
+    ]
+    original = next((edition for edition in group if edition.translation_of_id is None), None)
+    if original is not None:
+        alternates.append(
+            {"lang_code": "x-default", "location": origin + original.get_absolute_url()}
+        )
+    return alternates
+
+
+class ListingSitemap(Sitemap):
+    """The pages of the sections, regions, tags or authors (`model`) that have published
+    stories, in every language, dated by their latest story."""
+
+    model = None
+    # The path from the model to its stories.
+    stories = "articles"
+
+    i18n = True
+    alternates = True
+    x_default = True
+
+    def items(self):
+        published = Q(
+            **{
+                f"{self.stories}__status": Article.Status.PUBLISHED,
+                f"{self.stories}__published_at__lte": timezone.now(),
+            }
+        )
+        return (
+            self.model.objects.annotate(
+                last_published=Max(f"{self.stories}__published_at", filter=published)
+            )
+            .filter(last_published__isnull=False)
+            .only("slug")
+            .order_by("pk")
+        )
+
+    def lastmod(self, item):
+        return item.last_published
+
+    def get_latest_lastmod(self):
+        return (
+            self.items()
+            .order_by(F("last_published").desc())
+            .values_list("last_published", flat=True)
+            .first()
+        )
+
+
+class SectionSitemap(ListingSitemap):
+    model = Section
+
+
+class RegionSitemap(ListingSitemap):
+    model = Region
+
+
+class TagSitemap(ListingSitemap):
+    model = Tag
+
+
+class AuthorSitemap(ListingSitemap):
+    model = Author
+    stories = "bylines__article"
+
+
+class PageSitemap(Sitemap):
+    """The static pages (about, contact, terms…), in every language."""
+
+    i18n = True
+    alternates = True
+    x_default = True
+
+    def items(self):
+        return Page.objects.only("slug", "updated_at").order_by("pk")
+
+    def lastmod(self, page):
+        return page.updated_at
+
+    def get_latest_lastmod(self):
+        return Page.objects.aggregate(latest=Max("updated_at"))["latest"]
+
+
+class NewsSitemap(Sitemap):
+    """The Google News sitemap: the stories published in the last two days, newest first
+    (rendered by newsroom/sitemap_news.xml with each story's headline and language)."""
+
+    limit = NEWS_LIMIT
+
+    def items(self):
+        return (
+            Article.objects.published()
+            .filter(published_at__gte=timezone.now() - NEWS_WINDOW)
+            .only(*EDITION_FIELDS, "headline")
+            .order_by("-published_at", "-pk")
+        )
+
+
+#: The parts of the sitemap index, by the name in their address (/sitemap-<name>.xml).
+SITEMAPS = {
+    "articles": ArticleSitemap,
+    "sections": SectionSitemap,
+    "regions": RegionSitemap,
+    "tags": TagSitemap,
+    "authors": AuthorSitemap,
+    "pages": PageSitemap,
+}
