@@ -81,4 +81,6 @@ class AccountAdapter(DefaultAccountAdapter):
         day's. IPv6 addresses are grouped by network first, as allauth would group them."""
         address = truncate_ip(super().get_client_ip(request))
         day = timezone.now().date().isoformat()
-        return salted_hmac("members.client-address", f"{day} {address}").hexdigest()[:32]
+        return salted_hmac(
+            "members.client-address", f"{day} {address}", algorithm="sha256"
+        ).hexdigest()[:32]

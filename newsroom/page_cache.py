@@ -184,7 +184,8 @@ def page_cache_middleware(get_response):
     """
 
     def middleware(request):
-        signed_in = SIGNED_IN_COOKIE in request.COOKIES
+        # A deleted cookie some clients still send back comes empty.
+        signed_in = bool(request.COOKIES.get(SIGNED_IN_COOKIE))
         if signed_in or request.method not in ("GET", "HEAD"):
             response = get_response(request)
             _without_vary_accept_language(response)
@@ -234,7 +235,7 @@ def _update_marker(request, response):
     """Sets the marker on the response that logs a reader in, clears it on the one that logs
     them out, and clears a marker left without a session (the session expired)."""
     marker = getattr(request, "signed_in_marker", None)
-    if marker is None and SIGNED_IN_COOKIE in request.COOKIES:
+    if marker is None and request.COOKIES.get(SIGNED_IN_COOKIE):
         if settings.SESSION_COOKIE_NAME not in request.COOKIES:
             marker = False
     if marker:
