@@ -57,7 +57,8 @@ from .models import (
 CACHE_ALIAS = "pages"
 #: Set at log-in, cleared at log-out: its presence alone sends a request past the shared caches.
 SIGNED_IN_COOKIE = "newsroom_signed_in"
-#: The query parameters that reader views read; every other parameter is left out of the key.
+#: The query parameters that reader views read; every other parameter is left out of the key
+#: (deploy/nginx/newsroom.conf keys on the same ones).
 KEY_PARAMETERS = ("language", "page", "q", "section")
 
 GENERATION = "pages:generation"
@@ -65,6 +66,7 @@ NEXT_CHANGE = "pages:next-change"
 
 
 def pages():
+    """The cache that holds pages (`CACHES["pages"]`)."""
     return caches[CACHE_ALIAS]
 
 
