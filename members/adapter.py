@@ -6,12 +6,14 @@ import unicodedata
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.core.internal.ratelimit import truncate_ip
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from newsroom.checks import email_is_configured
@@ -71,3 +73,14 @@ class AccountAdapter(DefaultAccountAdapter):
         language = translation.get_language()
         user.language = language if language in dict(settings.LANGUAGES) else ""
         return super().save_user(request, user, form, commit)
+
+    def get_client_ip(self, request):
+        """Not the reader's address: a keyed hash of it that changes every day (UTC), which is
+        all that allauth's per-address rate limits (and ours, `consume()`) keep in the cache.
+        The site stores no reader's IP address, and a day's keys cannot be linked to the next
+        day's. IPv6 addresses are grouped by network first, as allauth would group them."""
+        address = truncate_ip(super().get_client_ip(request))
+        day = timezone.now().date().isoformat()
+        return salted_hmac(
+            "members.client-address", f"{day} {address}", algorithm="sha256"
+        ).hexdigest()[:32]

@@ -69,6 +69,11 @@ class NewsroomAdminSite(admin.AdminSite):
                 self.admin_view(admin_views.image_detail),
                 name="newsroom_image_library_detail",
             ),
+            path(
+                "newsroom/page-cache/purge/",
+                self.admin_view(admin_views.purge_page_cache),
+                name="newsroom_purge_page_cache",
+            ),
             *super().get_urls(),
         ]
 

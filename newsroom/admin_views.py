@@ -4,17 +4,24 @@ Served under the admin (`NewsroomAdminSite.get_urls`): only staff reach it, with
 CSP, CSRF protection and no caching; what each person may do is checked here, on the server, as
 the admin checks it (viewing needs `newsroom.view_image`, uploading `newsroom.add_image`). An
 upload goes through the admin's own `ImageForm`, so it is cleaned exactly like one made there.
+
+Also the admin index's button that purges the page cache (newsroom.page_cache).
 """
 
 import datetime
 
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import JsonResponse
+from django.shortcuts import redirect
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from . import page_cache
 from .forms import ImageForm
 from .models import Image
 
@@ -136,3 +143,21 @@ def _upload(request):
     image.uploaded_by = request.user
     image.save()
     return JsonResponse(image_json(image), status=201)
+
+
+@require_POST
+def purge_page_cache(request):
+    """The admin index's "Purge the whole page cache" button, for those who may publish:
+    every cached page is rendered afresh on its next request."""
+    if not request.user.has_perm("newsroom.publish_article"):
+        raise PermissionDenied
+    page_cache.purge()
+    messages.success(
+        request,
+        _(
+            "The page cache was purged: every page is rendered afresh. Caches in front of the "
+            "site (a proxy, a CDN) catch up within %(seconds)s seconds."
+        )
+        % {"seconds": settings.PAGE_CACHE_SECONDS},
+    )
+    return redirect("admin:index")

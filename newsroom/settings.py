@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "newsroom.page_cache.page_cache_middleware",
     "newsroom.middleware.private_when_personal",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -160,8 +161,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "members.User"
 
-# Cache and sessions: Redis when REDIS_URL is set (needed as soon as there is more than one app
-# process), otherwise a per-process memory cache and database sessions.
+# Caches. "default" holds rate limits and fundraiser counters; "pages" holds whole pages for
+# anonymous readers (newsroom.page_cache). With REDIS_URL both live in Redis (needed as soon as
+# there is more than one app process). Without it, "default" is each process's own memory and
+# "pages" the database, which every process shares, so that a purge reaches them all; its table
+# is created by `migrate` (newsroom.apps). Sessions are stored in the database (read through
+# the default cache when there is Redis), so clearing either cache logs nobody out.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
     CACHES = {
@@ -169,12 +174,28 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "newsroom",
-        }
+        },
+        "pages": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "newsroom-pages",
+        },
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "pages": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "newsroom_page_cache",
+            "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_MAX_ENTRIES", 20_000)},
+        },
+    }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# How long anonymous pages are kept, in the app and in shared caches in front (s-maxage), in
+# seconds; a page also expires at the next scheduled change. Shared caches outside the app are
+# not purged when a story is saved or taken down: this is how late they may be.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

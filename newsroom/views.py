@@ -15,6 +15,7 @@ from members.access import can_read_full, reader
 
 from .calls_to_action import blocks_for_page, count
 from .models import Article, Author, CallToAction, Page, Region, Section, Tag
+from .page_cache import shared_page
 from .pagination import listing_page
 
 # Related stories under an article.
@@ -26,6 +27,7 @@ def _published_in_language():
 
 
 @require_safe
+@shared_page
 def home(request):
     """The front page: the lead and featured stories that editors pinned in this language
     (`Article.home_placement`), then every other story by date."""
@@ -47,6 +49,7 @@ def home(request):
 
 
 @require_safe
+@shared_page
 def section_detail(request, slug):
     section = get_object_or_404(Section, slug=slug)
     page = listing_page(request, _published_in_language().filter(section=section))
@@ -62,6 +65,7 @@ def section_detail(request, slug):
 
 
 @require_safe
+@shared_page
 def region_detail(request, slug):
     region = get_object_or_404(Region, slug=slug)
     page = listing_page(request, _published_in_language().filter(regions=region))
@@ -77,6 +81,7 @@ def region_detail(request, slug):
 
 
 @require_safe
+@shared_page
 def tag_detail(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
     page = listing_page(request, _published_in_language().filter(tags=tag))
@@ -92,6 +97,7 @@ def tag_detail(request, slug):
 
 
 @require_safe
+@shared_page
 def author_detail(request, slug):
     """An author's page: photo, role, biography, links, and their stories in this language."""
     author = get_object_or_404(
@@ -110,6 +116,7 @@ def author_detail(request, slug):
 
 
 @require_safe
+@shared_page
 def page_detail(request, slug):
     """A static page (about, contact, terms…) in the reader's language."""
     page = get_object_or_404(Page, slug=slug)
@@ -117,6 +124,7 @@ def page_detail(request, slug):
 
 
 @require_safe
+@shared_page
 def article_detail(request, year, month, slug):
     user = reader(request)
     articles = (
@@ -210,6 +218,7 @@ def healthz(request):
 
 
 @require_safe
+@shared_page
 def robots_txt(request):
     """Rules for crawlers, naming the sitemaps at absolute addresses (the protocol wants them
     so) on the host that was asked: the same bytes for every reader of that host."""

@@ -15,8 +15,11 @@ from allauth.account.models import EmailAddress
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.cache import caches
+from django.test import Client
 from django.utils import timezone, translation
 
+from newsroom.page_cache import CACHE_ALIAS, SIGNED_IN_COOKIE
 from tests.factories import MembershipFactory, UserFactory
 from tests.fake_stripe import FakeStripe
 from tests.members.stripe_events import SECRET as STRIPE_WEBHOOK_SECRET
@@ -159,6 +162,28 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+class SignedInClient(Client):
+    """The test client, whose `force_login()` leaves the cookies a browser has after logging
+    in on the site: the session and the signed-in marker that the log-in response sets."""
+
+    def _login(self, user, backend=None):
+        super()._login(user, backend)
+        self.cookies[SIGNED_IN_COOKIE] = "1"
+
+
+@pytest.fixture
+def client():
+    return SignedInClient()
+
+
+@pytest.fixture(autouse=True)
+def _empty_page_cache():
+    """Each test starts with no cached page."""
+    caches[CACHE_ALIAS].clear()
+    yield
+    caches[CACHE_ALIAS].clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -37,3 +37,9 @@ ACCOUNT_RATE_LIMITS = False
 # Staff personas use the admin without an authenticator app; tests/members/test_mfa.py turns the
 # production default (on) back on.
 STAFF_REQUIRE_MFA = False
+# The page cache in memory: a page served from it costs no query at all, which the tests
+# assert (production keeps it in Redis or the database: tests/newsroom/test_page_cache.py).
+CACHES = {
+    **CACHES,  # noqa: F405
+    "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+}

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
-from django.test import Client
+
+from newsroom.page_cache import SIGNED_IN_COOKIE
+from tests.conftest import SignedInClient as Client
 
 
 @pytest.fixture
@@ -27,11 +29,8 @@ def logged_in_context(chromium, live_server, user):
     context = chromium.new_context()
     context.add_cookies(
         [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
+            {"name": name, "value": client.cookies[name].value, "url": live_server.url}
+            for name in (settings.SESSION_COOKIE_NAME, SIGNED_IN_COOKIE)
         ]
     )
     return context

@@ -1,0 +1,299 @@
+"""The whole-page cache for anonymous readers (ARCHITECTURE.md §4 "Caching").
+
+Reader views marked `@shared_page` produce pages that are the same for every anonymous reader.
+`page_cache_middleware` keeps those pages in the `pages` cache alias (Redis, or the database
+cache that every app process shares) and serves them again without touching the database; it
+sends `Cache-Control: public, max-age=0, s-maxage=…` and an `ETag`, so browsers revalidate and
+shared caches in front (nginx, a CDN) may hold the page for a short while.
+
+- The key is the scheme, host and path (which carries the language: `/ru/…`) and only the query
+  parameters reader views read, so `?utm_source=…` or random parameters neither split nor fill
+  the cache.
+- Signed-in readers carry the `newsroom_signed_in` cookie, set at log-in and cleared at log-out.
+  They bypass the cache and get private pages. The session cookie alone decides nothing: a
+  reader who started to join and left is still anonymous and is served cached pages.
+- Saving anything a reader page shows purges every page by moving the site-wide generation;
+  entries of an older generation are never served again. A page also expires no later than the
+  next scheduled publication, early-access opening or fundraiser block start or end.
+"""
+
+import hashlib
+import math
+import secrets
+import time
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.core.cache import caches
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.cache import (
+    get_conditional_response,
+    has_vary_header,
+    patch_cache_control,
+    set_response_etag,
+)
+
+from .models import (
+    Article,
+    ArticleAuthor,
+    Author,
+    AuthorLink,
+    CallToAction,
+    CallToActionCopy,
+    Campaign,
+    Correction,
+    Image,
+    Page,
+    Region,
+    Section,
+    Tag,
+)
+
+CACHE_ALIAS = "pages"
+#: Set at log-in, cleared at log-out: its presence alone sends a request past the shared caches.
+SIGNED_IN_COOKIE = "newsroom_signed_in"
+#: The query parameters that reader views read; every other parameter is left out of the key
+#: (deploy/nginx/newsroom.conf keys on the same ones).
+KEY_PARAMETERS = ("language", "page", "q", "section")
+
+GENERATION = "pages:generation"
+NEXT_CHANGE = "pages:next-change"
+
+
+def pages():
+    """The cache that holds pages (`CACHES["pages"]`)."""
+    return caches[CACHE_ALIAS]
+
+
+def shared_page(view=None, *, seconds=None):
+    """Marks a reader view whose anonymous responses are the same for every anonymous reader:
+    the page cache and shared caches may keep them for `seconds` (`PAGE_CACHE_SECONDS` unless
+    given; search results, say, for less)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            response.shared_seconds = seconds or settings.PAGE_CACHE_SECONDS
+            return response
+
+        return wrapper
+
+    return decorator(view) if view is not None else decorator
+
+
+def page_key(request):
+    """The cache key of an anonymous page: scheme, host, path and the parameters views read,
+    sorted (a view reads the last value of a repeated parameter, and so does the key)."""
+    parameters = sorted((name, request.GET[name]) for name in KEY_PARAMETERS if name in request.GET)
+    address = f"{request.scheme}://{request.get_host()}{request.path}?{urlencode(parameters)}"
+    return "pages:" + hashlib.sha256(address.encode()).hexdigest()
+
+
+def purge():
+    """Retire every cached page, on every app server: later requests render afresh."""
+    pages().set(GENERATION, secrets.token_hex(8), None)
+
+
+def next_change(now):
+    """The next moment after `now` at which a page changes by itself: a scheduled story comes
+    out, an early-access story opens to everyone, a fundraiser block starts or ends. One query;
+    None when nothing is scheduled."""
+    published = Article.objects.filter(status=Article.Status.PUBLISHED).order_by()
+    moments = [
+        published.filter(published_at__gt=now).values_list("published_at"),
+        published.filter(
+            visibility=Article.Visibility.EARLY_ACCESS, public_from__gt=now
+        ).values_list("public_from"),
+        CallToAction.objects.filter(starts_at__gt=now).order_by().values_list("starts_at"),
+        CallToAction.objects.filter(ends_at__gt=now).order_by().values_list("ends_at"),
+    ]
+    first = moments[0].union(*moments[1:]).order_by("published_at")[:1]
+    return next((moment for (moment,) in first), None)
+
+
+def _generation(found):
+    generation = found.get(GENERATION)
+    if generation is None:
+        # First request after the cache started empty (or lost the key): a new generation,
+        # unless another process just made one.
+        pages().add(GENERATION, secrets.token_hex(8), None)
+        generation = pages().get(GENERATION)
+    return generation
+
+
+def _lifetime(generation, found):
+    """Seconds a page rendered now may be kept: `PAGE_CACHE_SECONDS`, or less when the next
+    scheduled change comes sooner. The next change is itself cached per generation."""
+    now = timezone.now()
+    known = found.get(NEXT_CHANGE)
+    if known is None or known[0] != generation or (known[1] is not None and known[1] <= now):
+        known = (generation, next_change(now))
+        pages().set(NEXT_CHANGE, known, settings.PAGE_CACHE_SECONDS)
+    seconds = settings.PAGE_CACHE_SECONDS
+    if known[1] is not None:
+        seconds = min(seconds, math.floor((known[1] - now).total_seconds()))
+    return max(seconds, 0)
+
+
+def _shareable(response):
+    """A 200 page that a view marked shared, and that nothing made personal on the way out
+    (a cookie set, the session read, a private or no-store header)."""
+    cache_control = response.get("Cache-Control", "")
+    return (
+        getattr(response, "shared_seconds", None)
+        and response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and not has_vary_header(response, "Cookie")
+        and "private" not in cache_control
+        and "no-store" not in cache_control
+        and "no-cache" not in cache_control
+    )
+
+
+def _send_shared(request, response, seconds):
+    patch_cache_control(response, public=True, max_age=0, s_maxage=seconds)
+    return get_conditional_response(request, etag=response["ETag"], response=response)
+
+
+def _without_vary_accept_language(response):
+    # Every address of this site names its language (English at the root, others under their
+    # prefix), so LocaleMiddleware's `Vary: Accept-Language` would only split shared caches.
+    if has_vary_header(response, "Accept-Language"):
+        vary = [
+            value.strip()
+            for value in response["Vary"].split(",")
+            if value.strip() and value.strip().lower() != "accept-language"
+        ]
+        if vary:
+            response["Vary"] = ", ".join(vary)
+        else:
+            del response["Vary"]
+
+
+def page_cache_middleware(get_response):
+    """Serves and stores anonymous readers' pages (module docstring); marks signed-in readers'
+    responses private and sets or clears their marker cookie.
+
+    Listed before the session and locale middleware, so that it answers a cached page before
+    either runs and sees the `Vary` and cookies they add to a fresh one.
+    """
+
+    def middleware(request):
+        # A deleted cookie some clients still send back comes empty.
+        signed_in = bool(request.COOKIES.get(SIGNED_IN_COOKIE))
+        if signed_in or request.method not in ("GET", "HEAD"):
+            response = get_response(request)
+            _without_vary_accept_language(response)
+            if signed_in:
+                patch_cache_control(response, private=True)
+            return _update_marker(request, response)
+
+        key = page_key(request)
+        found = pages().get_many([GENERATION, NEXT_CHANGE, key])
+        generation = _generation(found)
+        stored = found.get(key)
+        if stored is not None and stored[0] == generation:
+            _, expires, response = stored
+            return _send_shared(request, response, max(math.floor(expires - time.time()), 0))
+
+        response = get_response(request)
+        _without_vary_accept_language(response)
+        if _shareable(response):
+            seconds = min(response.shared_seconds, _lifetime(generation, found))
+            set_response_etag(response)
+            if request.method == "GET" and seconds > 0:
+                # Stored under the generation read before rendering: a purge that happened
+                # meanwhile retires this entry too.
+                pages().set(key, (generation, time.time() + seconds, response), seconds)
+            response = _send_shared(request, response, seconds)
+        return _update_marker(request, response)
+
+    return middleware
+
+
+# The signed-in marker --------------------------------------------------------------------------
+
+
+@receiver(user_logged_in)
+def _signed_in(sender, request, user, **kwargs):
+    if request is not None:
+        request.signed_in_marker = True
+
+
+@receiver(user_logged_out)
+def _signed_out(sender, request, user, **kwargs):
+    if request is not None:
+        request.signed_in_marker = False
+
+
+def _update_marker(request, response):
+    """Sets the marker on the response that logs a reader in, clears it on the one that logs
+    them out, and clears a marker left without a session (the session expired)."""
+    marker = getattr(request, "signed_in_marker", None)
+    if marker is None and request.COOKIES.get(SIGNED_IN_COOKIE):
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            marker = False
+    if marker:
+        response.set_cookie(
+            SIGNED_IN_COOKIE,
+            "1",
+            max_age=None
+            if settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
+            else settings.SESSION_COOKIE_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    elif marker is False:
+        response.delete_cookie(SIGNED_IN_COOKIE, samesite="Lax")
+    return response
+
+
+# Purging --------------------------------------------------------------------------------------
+
+#: Everything a reader page shows comes from these models: saving or deleting any of them
+#: purges the pages. Fundraiser counters (CallToActionCount) change pages only through their
+#: goal bars, which may lag by `PAGE_CACHE_SECONDS`.
+SHOWN_ON_PAGES = (
+    Article,
+    ArticleAuthor,
+    Correction,
+    Section,
+    Region,
+    Tag,
+    Author,
+    AuthorLink,
+    Image,
+    Page,
+    Campaign,
+    CallToAction,
+    CallToActionCopy,
+)
+FILED_UNDER = (Article.regions.through, Article.tags.through, CallToAction.sections.through)
+
+
+def _purge_now_and_after_commit(sender, **kwargs):
+    # Twice: at once, and again after the commit, since a request that renders between the
+    # two still reads the old rows and stores them under the first new generation.
+    purge()
+    transaction.on_commit(purge, using=kwargs.get("using"))
+
+
+for model in SHOWN_ON_PAGES:
+    post_save.connect(
+        _purge_now_and_after_commit, sender=model, dispatch_uid=f"purge-{model.__name__}"
+    )
+    post_delete.connect(
+        _purge_now_and_after_commit, sender=model, dispatch_uid=f"purge-{model.__name__}"
+    )
+for through in FILED_UNDER:
+    m2m_changed.connect(
+        _purge_now_and_after_commit, sender=through, dispatch_uid=f"purge-{through}"
+    )
