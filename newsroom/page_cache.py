@@ -59,7 +59,7 @@ CACHE_ALIAS = "pages"
 SIGNED_IN_COOKIE = "newsroom_signed_in"
 #: The query parameters that reader views read; every other parameter is left out of the key
 #: (deploy/nginx/newsroom.conf keys on the same ones).
-KEY_PARAMETERS = ("language", "page", "q", "section")
+KEY_PARAMETERS = ("language", "p", "page", "q", "section")
 
 GENERATION = "pages:generation"
 NEXT_CHANGE = "pages:next-change"

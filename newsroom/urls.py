@@ -7,6 +7,7 @@ from django.urls import include, path, register_converter
 from . import preview, views
 from .feeds import StoryFeed
 from .models import Author, Region, Section, Tag
+from .page_cache import shared_page
 from .sitemaps import SITEMAPS, NewsSitemap
 
 
@@ -41,23 +42,31 @@ newsroom_patterns = (
         path("tag/<slug:slug>/", views.tag_detail, name="tag_detail"),
         path("author/<slug:slug>/", views.author_detail, name="author_detail"),
         # RSS and Atom: the whole site's, and each listing's next to its page.
-        path("feed/", StoryFeed(), name="feed"),
-        path("feed/atom/", StoryFeed(atom=True), name="feed_atom"),
-        path("section/<slug:slug>/feed/", StoryFeed(Section), name="section_feed"),
+        path("feed/", shared_page(StoryFeed()), name="feed"),
+        path("feed/atom/", shared_page(StoryFeed(atom=True)), name="feed_atom"),
+        path("section/<slug:slug>/feed/", shared_page(StoryFeed(Section)), name="section_feed"),
         path(
             "section/<slug:slug>/feed/atom/",
-            StoryFeed(Section, atom=True),
+            shared_page(StoryFeed(Section, atom=True)),
             name="section_feed_atom",
         ),
-        path("region/<slug:slug>/feed/", StoryFeed(Region), name="region_feed"),
+        path("region/<slug:slug>/feed/", shared_page(StoryFeed(Region)), name="region_feed"),
         path(
-            "region/<slug:slug>/feed/atom/", StoryFeed(Region, atom=True), name="region_feed_atom"
+            "region/<slug:slug>/feed/atom/",
+            shared_page(StoryFeed(Region, atom=True)),
+            name="region_feed_atom",
         ),
-        path("tag/<slug:slug>/feed/", StoryFeed(Tag), name="tag_feed"),
-        path("tag/<slug:slug>/feed/atom/", StoryFeed(Tag, atom=True), name="tag_feed_atom"),
-        path("author/<slug:slug>/feed/", StoryFeed(Author), name="author_feed"),
+        path("tag/<slug:slug>/feed/", shared_page(StoryFeed(Tag)), name="tag_feed"),
         path(
-            "author/<slug:slug>/feed/atom/", StoryFeed(Author, atom=True), name="author_feed_atom"
+            "tag/<slug:slug>/feed/atom/",
+            shared_page(StoryFeed(Tag, atom=True)),
+            name="tag_feed_atom",
+        ),
+        path("author/<slug:slug>/feed/", shared_page(StoryFeed(Author)), name="author_feed"),
+        path(
+            "author/<slug:slug>/feed/atom/",
+            shared_page(StoryFeed(Author, atom=True)),
+            name="author_feed_atom",
         ),
         path("fundraising/seen/", views.call_to_action_seen, name="call_to_action_seen"),
         path(
@@ -78,19 +87,19 @@ urlpatterns = [
     # Sitemaps cover every language, so they live outside the language prefixes.
     path(
         "sitemap.xml",
-        sitemap_views.index,
+        shared_page(sitemap_views.index),
         {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},
         name="sitemap",
     ),
     path(
         "sitemap-news.xml",
-        sitemap_views.sitemap,
+        shared_page(sitemap_views.sitemap),
         {"sitemaps": {"news": NewsSitemap}, "template_name": "newsroom/sitemap_news.xml"},
         name="sitemap_news",
     ),
     path(
         "sitemap-<section>.xml",
-        sitemap_views.sitemap,
+        shared_page(sitemap_views.sitemap),
         {"sitemaps": SITEMAPS},
         name="sitemap_section",
     ),
