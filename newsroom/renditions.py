@@ -88,7 +88,9 @@ def image_formats():
         formats |= _variants("w", width, ["default", ("thumbnail", (width, width * 4))])
     for width in CARD_WIDTHS:
         formats |= _variants("card", width, ["default", ("crop", (width, width * 2 // 3))])
-    formats["social"] = _in_format("jpeg", ["flatten", "default", ("crop", SOCIAL_SIZE)])
+    # The name carries the format: a rendition's file name changes with its recipe, so a new
+    # format is a new name, which `missing_renditions` reports and `build_renditions` builds.
+    formats["social_jpeg"] = _in_format("jpeg", ["flatten", "default", ("crop", SOCIAL_SIZE)])
     # django-imagefield's admin widget shows this one next to the focal-point picker.
     formats["preview"] = ["default", ("thumbnail", (320, 320))]
     return formats
@@ -159,8 +161,8 @@ def social_picture(image):
     """The picture that link previews and search results show (og:image, JSON-LD): the
     1200×630 crop; until it is built, the widest 3:2 card, else the cleaned original."""
     built = set(image.renditions or ())
-    if "social" in built:
-        return Picture(src=image.file.social, width=SOCIAL_SIZE[0], height=SOCIAL_SIZE[1])
+    if "social_jpeg" in built:
+        return Picture(src=image.file.social_jpeg, width=SOCIAL_SIZE[0], height=SOCIAL_SIZE[1])
     for width in sorted(CARD_WIDTHS, reverse=True):
         if f"card{width}" in built:
             return Picture(

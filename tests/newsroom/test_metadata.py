@@ -138,7 +138,7 @@ def test_link_preview_describes_the_story(client):
     assert meta(response, "og:description") == ["Traders queue through the night."]
     assert meta(response, "description") == ["Traders queue through the night."]
     assert meta(response, "og:locale") == ["en"]
-    assert meta(response, "og:image") == [f"http://testserver{article.hero_image.file.social}"]
+    assert meta(response, "og:image") == [f"http://testserver{article.hero_image.file.social_jpeg}"]
     assert meta(response, "og:image:width") == ["1200"]
     assert meta(response, "og:image:height") == ["630"]
     assert meta(response, "og:image:alt") == ["Lorries queue at the border at dawn"]
@@ -208,7 +208,7 @@ def test_json_ld_describes_a_news_article(client):
         "dateModified": published,
         "image": {
             "@type": "ImageObject",
-            "url": f"http://testserver{article.hero_image.file.social}",
+            "url": f"http://testserver{article.hero_image.file.social_jpeg}",
             "width": 1200,
             "height": 630,
         },
@@ -331,9 +331,9 @@ def test_social_picture_is_a_1200_by_630_jpeg_even_from_a_transparent_png(
     with django_capture_on_commit_callbacks(execute=True):
         image = ImageFactory(file=ContentFile(buffer.getvalue(), name="logo.png"))
     image.refresh_from_db()
-    assert "social" in image.renditions
+    assert "social_jpeg" in image.renditions
 
-    path = image.file._process_context(image.file.field.formats["social"]).name
+    path = image.file._process_context(image.file.field.formats["social_jpeg"]).name
     with default_storage.open(path) as stored, PillowImage.open(stored) as social:
         assert (social.format, social.size) == ("JPEG", (1200, 630))
         # Transparency becomes white, not the black of the hidden pixels.
@@ -350,7 +350,7 @@ def test_link_preview_uses_the_widest_card_until_the_social_picture_is_built(cli
     assert meta(response, "og:image:height") == ["1200"]
 
     image.build_renditions()
-    image.renditions = [name for name in image.renditions if name != "social"]
+    image.renditions = [name for name in image.renditions if name != "social_jpeg"]
     image.save()
 
     response = client.get(article.get_absolute_url())
