@@ -111,6 +111,16 @@ def test_unpublished_edition_is_not_named(client):
     assert header_languages(response)["ru"] == "/ru/"
 
 
+def test_translation_of_an_unpublished_original_names_no_x_default(client):
+    original = ArticleFactory(status=Article.Status.DRAFT, published_at=None)
+    russian = ArticleFactory(language="ru", translation_of=original)
+
+    response = client.get(russian.get_absolute_url())
+
+    assert links(response, "alternate") == {"ru": f"http://testserver{russian.get_absolute_url()}"}
+    assert header_languages(response)["en"] == "/"
+
+
 # Link previews and structured data
 
 
