@@ -9,6 +9,7 @@ original, and a page never waits for image processing.
 from dataclasses import dataclass, field
 
 from imagefield.processing_pillow import register_pillow
+from PIL import Image
 
 # Widths of the free-ratio renditions (article pages), of the 3:2 cards (listings), and the size
 # of the social-media picture that link previews use.
@@ -40,10 +41,28 @@ def _encoder(image_format, options):
 
 for _name, (_mime, _options) in MODERN_FORMATS.items():
     _encoder(_name.upper(), _options)
+# Link previews (OpenGraph, X, messengers) read JPEG everywhere; some refuse PNG or AVIF.
+_encoder("JPEG", {"quality": 85, "optimize": True, "progressive": True})
+
+
+@register_pillow
+def flatten(get_image):
+    """A transparent picture on white: JPEG has no transparency, and converting to RGB would
+    show whatever colour the transparent pixels hold (usually black)."""
+
+    def processor(image, context):
+        if image.mode in ("RGBA", "LA", "P", "PA"):
+            image = image.convert("RGBA")
+            background = Image.new("RGB", image.size, "white")
+            background.paste(image, mask=image.getchannel("A"))
+            image = background
+        return get_image(image, context)
+
+    return processor
 
 
 def _in_format(name, processors):
-    """An imagefield spec that writes `processors`' result as `name` (avif or webp)."""
+    """An imagefield spec that writes `processors`' result as `name` (avif, webp or jpeg)."""
 
     def spec(fieldfile, context):
         context.extension = f".{name}"
@@ -69,7 +88,9 @@ def image_formats():
         formats |= _variants("w", width, ["default", ("thumbnail", (width, width * 4))])
     for width in CARD_WIDTHS:
         formats |= _variants("card", width, ["default", ("crop", (width, width * 2 // 3))])
-    formats["social"] = ["default", ("crop", SOCIAL_SIZE)]
+    # The name carries the format: a rendition's file name changes with its recipe, so a new
+    # format is a new name, which `missing_renditions` reports and `build_renditions` builds.
+    formats["social_jpeg"] = _in_format("jpeg", ["flatten", "default", ("crop", SOCIAL_SIZE)])
     # django-imagefield's admin widget shows this one next to the focal-point picker.
     formats["preview"] = ["default", ("thumbnail", (320, 320))]
     return formats
@@ -134,3 +155,17 @@ def picture(image, kind="w", preferred=960):
         srcset=", ".join(f"{url} {w}w" for url, w in fallback),
         sources=sources,
     )
+
+
+def social_picture(image):
+    """The picture that link previews and search results show (og:image, JSON-LD): the
+    1200×630 crop; until it is built, the widest 3:2 card, else the cleaned original."""
+    built = set(image.renditions or ())
+    if "social_jpeg" in built:
+        return Picture(src=image.file.social_jpeg, width=SOCIAL_SIZE[0], height=SOCIAL_SIZE[1])
+    for width in sorted(CARD_WIDTHS, reverse=True):
+        if f"card{width}" in built:
+            return Picture(
+                src=getattr(image.file, f"card{width}"), width=width, height=width * 2 // 3
+            )
+    return Picture(src=image.file.url, width=image.width, height=image.height)

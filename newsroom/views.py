@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST, require_safe
 from members.access import can_read_full, reader
 
 from .calls_to_action import blocks_for_page, count
+from .metadata import article_metadata, language_links
 from .models import Article, Author, CallToAction, Page, Region, Section, Tag
 from .page_cache import shared_page
 from .pagination import listing_page
@@ -148,19 +149,32 @@ def article_detail(request, year, month, slug):
 def render_article(request, article, *, readable, blocks, **extra):
     """An article's page: the whole body if `readable`, else the gate; `blocks` are its
     fundraiser blocks (newsroom.calls_to_action)."""
-    bylines = article.bylines.select_related("author")
+    authors = [b.author for b in article.bylines.select_related("author")]
+    corrections = list(article.corrections.all())
+    editions = list(article.other_editions())
+    filed_under = _filed_under(article)
+    metadata = article_metadata(
+        request,
+        article,
+        authors=authors,
+        editions=editions,
+        filed_under=filed_under,
+        corrections=corrections,
+    )
     return render(
         request,
         "newsroom/article_detail.html",
         {
             "article": article,
-            "authors": [b.author for b in bylines],
+            "authors": authors,
             "can_read_full": readable,
             "call_to_action_blocks": blocks,
-            "corrections": list(article.corrections.all()),
-            "editions": list(article.other_editions()),
-            "filed_under": _filed_under(article),
+            "corrections": corrections,
+            "editions": editions,
+            "filed_under": filed_under,
             "related": _related_stories(article) if article.is_published else [],
+            "metadata": metadata,
+            "language_links": language_links(request, editions),
             **extra,
         },
     )

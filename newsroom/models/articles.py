@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.dispatch import Signal
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from django_prose_editor.fields import ProseEditorField
@@ -532,6 +533,13 @@ class Article(models.Model):
             and self.published_at is not None
             and self.published_at <= timezone.now()
         )
+
+    @property
+    def description(self):
+        """What describes the story away from its page (search results, link previews): the
+        SEO description or the standfirst, at most 160 characters. Never the body, which
+        may be for members only."""
+        return Truncator(self.seo_description or self.standfirst).chars(160)
 
     @property
     def byline_authors(self):

@@ -1,9 +1,12 @@
+import json
+
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import _json_script_escapes, format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, to_locale
 
 from members.access import is_member, reader
 from newsroom.models import CallToAction, Image
@@ -17,6 +20,8 @@ from newsroom.richtext import (
 )
 
 register = template.Library()
+# "ru" → "ru", "pt-br" → "pt_BR": OpenGraph's og:locale.
+register.filter("to_locale", to_locale)
 
 FIGURE = "newsroom/includes/figure.html"
 CALL_TO_ACTION = "newsroom/includes/call_to_action.html"
@@ -53,6 +58,16 @@ def card_picture(image, lead=False):
         "sizes": LEAD_SIZES if lead else CARD_SIZES,
         "alt": "",
     }
+
+
+@register.simple_tag
+def json_ld(data):
+    """A JSON-LD block of `data` (schema.org). A data block is not script: browsers never run
+    it, and the public pages' CSP (`script-src 'self'`) needs no nonce for it. Escaped as
+    Django's `json_script` escapes, so no text in it can close the element; `json_script`
+    itself only writes `type="application/json"`."""
+    text = json.dumps(data, cls=DjangoJSONEncoder).translate(_json_script_escapes)
+    return format_html('<script type="application/ld+json">{}</script>', mark_safe(text))
 
 
 @register.filter

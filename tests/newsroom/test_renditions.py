@@ -54,7 +54,7 @@ def test_every_rendition_is_a_clean_image_of_its_format(django_capture_on_commit
             elif name.startswith("card"):
                 width = int(name[4:].split("_")[0])
                 assert picture.size == (width, width * 2 // 3), name
-            elif name == "social":
+            elif name == "social_jpeg":
                 assert picture.size == (1200, 630)
 
 
