@@ -167,6 +167,7 @@ def reversible(name):
 
 PAGES = [
     Visit("home", lambda n: "/"),
+    Visit("home, Russian", lambda n: "/ru/", shows="Русский"),
     Visit("section", lambda n: n.section.get_absolute_url()),
     Visit("section, page 2", lambda n: n.section.get_absolute_url() + "?page=2"),
     Visit("region", lambda n: n.region.get_absolute_url()),
