@@ -22,11 +22,11 @@ def roles(transactional_db):
         migration.create_roles(state.apps, None)
 
 
-def logged_in_context(chromium, live_server, user):
-    """A browser context whose session is `user`'s."""
+def logged_in_context(chromium, live_server, user, **options):
+    """A browser context whose session is `user`'s (`options` as for `new_context`)."""
     client = Client()
     client.force_login(user)
-    context = chromium.new_context()
+    context = chromium.new_context(**options)
     context.add_cookies(
         [
             {"name": name, "value": client.cookies[name].value, "url": live_server.url}
