@@ -474,6 +474,12 @@ class Article(models.Model):
             stored = Article.objects.filter(pk=self.pk).values(*self.STORED_FIELDS).first()
         self._check_publishable(stored)
 
+    def validate_constraints(self, exclude=None):
+        # A new lead story is not refused for the one it replaces: save() hands the lead over.
+        if self.home_placement == self.HomePlacement.LEAD:
+            exclude = {*(exclude or ()), "home_placement"}
+        super().validate_constraints(exclude)
+
     def save(self, *args, **kwargs):
         """Save, refusing with a `ValidationError` a story that goes out (or whose pictures
         change while it is out) with the problems `publication_problems()` lists."""
