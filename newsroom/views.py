@@ -50,8 +50,9 @@ def home(request):
         lead = next((a for a in pinned if a.home_placement == Article.HomePlacement.LEAD), None)
         featured = [a for a in pinned if a.home_placement == Article.HomePlacement.FEATURED]
         featured = featured[:HOME_FEATURED_MAX]
-        if lead is None and page.object_list:
-            # Without a lead pinned (or while it is scheduled) the latest story leads.
+        if lead is None and featured and page.object_list:
+            # Featured stories without a lead pinned (or while it is scheduled): the latest
+            # story leads them.
             lead = page.object_list.pop(0)
     return render(
         request,

@@ -150,7 +150,7 @@ def test_pinned_lead_and_featured_stories_come_first_and_are_not_repeated(client
     ]
 
 
-def test_without_a_pinned_lead_the_latest_story_leads(client):
+def test_without_a_pinned_lead_the_latest_story_leads_the_featured_ones(client):
     dated("Newest", 1)
     dated("Featured", 30, home_placement=FEATURED)
     dated("Older", 60)
@@ -176,7 +176,7 @@ def test_pinned_stories_that_are_not_out_are_shown_nowhere(client):
         published_at=None,
     )
 
-    assert home_cards(client.get("/")) == [("Live story", "lead", True)]
+    assert home_cards(client.get("/")) == [("Live story", "lead", False)]
 
 
 def test_pins_are_per_language(client):
