@@ -391,3 +391,20 @@ def test_article_query_count_does_not_grow_with_related_stories(client):
 
     assert len(large) == len(small)
     assert len(related(client.get(article.get_absolute_url()))) == 4
+
+
+def test_region_and_tag_pages_describe_themselves(client):
+    region, tag = RegionFactory(name="Armenia"), TagFactory(name="Water")
+
+    region_page, tag_page = (
+        parse(client.get(region.get_absolute_url())),
+        parse(client.get(tag.get_absolute_url())),
+    )
+
+    assert region_page.select_one("meta[name=description]")["content"].startswith(
+        "Stories from Armenia — "
+    )
+    assert tag_page.select_one("meta[name=description]")["content"].startswith(
+        "Stories about Water — "
+    )
+    assert region_page.title.get_text().startswith("Armenia — ")
