@@ -1,14 +1,20 @@
 """The newsroom's static pages: about, contact, terms, privacy, corrections policy."""
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django_prose_editor.fields import ProseEditorField
 
 from ..richtext import PAGE_EXTENSIONS, clean_page
+
+BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote)>")
 
 
 class Page(models.Model):
@@ -67,6 +73,13 @@ class Page(models.Model):
             if field.name.startswith("body"):
                 setattr(self, field.attname, clean_page(getattr(self, field.attname)))
         super().save(*args, **kwargs)
+
+    @property
+    def description(self):
+        """The start of the text as plain text, for search engines and link previews."""
+        # Blocks end in a space, so that a heading and the paragraph after it stay two words.
+        text = strip_tags(BLOCK_END.sub(r"\g<0> ", self.body or ""))
+        return Truncator(" ".join(text.split())).chars(160)
 
     def get_absolute_url(self):
         return reverse("newsroom:page_detail", kwargs={"slug": self.slug})

@@ -34,6 +34,16 @@ def test_page_shows_its_copy_in_each_language(client):
     assert parse(russian).html["lang"] == "ru"
 
 
+def test_page_describes_itself_with_the_start_of_its_text(client):
+    PageFactory(
+        slug="about", body_en="<h2>Who we are</h2><p>A newsroom <em>owned</em> by readers.</p>"
+    )
+
+    description = parse(client.get("/about/")).select_one("meta[name=description]")["content"]
+
+    assert description == "Who we are A newsroom owned by readers."
+
+
 @pytest.mark.parametrize("empty", [None, ""])
 def test_a_missing_russian_copy_shows_the_english_one(client, empty):
     PageFactory(
