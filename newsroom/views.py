@@ -42,6 +42,7 @@ def home(request):
     lead, featured = None, []
     if page.number == 1:
         # A pin counts once the story is out; a scheduled lead takes its place on time.
+        # "lead" sorts after "featured", so descending puts the lead first.
         pinned = list(
             _published_in_language()
             .exclude(home_placement="")
