@@ -80,9 +80,12 @@ class AuthorAdmin(admin.ModelAdmin):
 
 @admin.register(Page)
 class PageAdmin(TranslationAdmin):
+    """Static pages with a copy per language; an empty translation shows the English copy."""
+
     list_display = ["title", "slug", "in_footer", "position", "updated_at", "site_link"]
     list_editable = ["in_footer", "position"]
     search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title_en"]}
 
     @admin.display(description=_("on the site"))
     def site_link(self, obj):

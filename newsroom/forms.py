@@ -81,6 +81,7 @@ class ArticleForm(forms.ModelForm):
             "published_at",
             "visibility",
             "public_from",
+            "home_placement",
             "seo_title",
             "seo_description",
         ]

@@ -58,10 +58,6 @@ class ListingPage:
         """Whether page 1 is out of the nearby range (the pager shows it, then a gap)."""
         return self.nearby[0] > 1
 
-    @property
-    def start_index(self):
-        return (self.number - 1) * self.per_page + 1
-
 
 def page_number(request):
     """The `?page=` of a listing's URL; anything but a page number answers 404."""

@@ -15,7 +15,16 @@ from members.access import can_read_full, reader
 
 from .calls_to_action import blocks_for_page, count
 from .metadata import article_metadata, language_links
-from .models import Article, Author, CallToAction, Page, Region, Section, Tag
+from .models import (
+    HOME_FEATURED_MAX,
+    Article,
+    Author,
+    CallToAction,
+    Page,
+    Region,
+    Section,
+    Tag,
+)
 from .page_cache import shared_page
 from .pagination import listing_page
 
@@ -33,17 +42,30 @@ def home(request):
     """The front page: the lead and featured stories that editors pinned in this language
     (`Article.home_placement`), then every other story by date."""
     page = listing_page(request, _published_in_language().filter(home_placement=""))
-    pinned = []
+    lead, featured = None, []
     if page.number == 1:
-        pinned = list(_published_in_language().exclude(home_placement=""))
+        # A pin counts once the story is out; a scheduled lead takes its place on time.
+        # "lead" sorts after "featured", so descending puts the lead first.
+        pinned = list(
+            _published_in_language()
+            .exclude(home_placement="")
+            .order_by("-home_placement", "-published_at", "-id")[: 1 + HOME_FEATURED_MAX]
+        )
+        lead = next((a for a in pinned if a.home_placement == Article.HomePlacement.LEAD), None)
+        featured = [a for a in pinned if a.home_placement == Article.HomePlacement.FEATURED]
+        featured = featured[:HOME_FEATURED_MAX]
+        if lead is None and featured and page.object_list:
+            # Featured stories without a lead pinned (or while it is scheduled): the latest
+            # story leads them.
+            lead = page.object_list.pop(0)
     return render(
         request,
         "newsroom/article_list.html",
         {
             "page": page,
             "is_home": True,
-            "lead": next((a for a in pinned if a.home_placement == "lead"), None),
-            "featured": [a for a in pinned if a.home_placement == "featured"],
+            "lead": lead,
+            "featured": featured,
             "call_to_action_blocks": blocks_for_page(request, listing=True),
         },
     )

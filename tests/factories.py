@@ -13,11 +13,15 @@ from newsroom.models import (
     Article,
     ArticleAuthor,
     Author,
+    AuthorLink,
     CallToAction,
     CallToActionCopy,
     Campaign,
     Image,
+    Page,
+    Region,
     Section,
+    Tag,
 )
 
 
@@ -50,6 +54,35 @@ class SectionFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"section-{n}")
 
 
+class RegionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Region
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Region {n}")
+    slug = factory.Sequence(lambda n: f"region-{n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Topic {n}")
+    slug = factory.Sequence(lambda n: f"topic-{n}")
+
+
+class PageFactory(factory.django.DjangoModelFactory):
+    """A static page with English copy only."""
+
+    class Meta:
+        model = Page
+
+    slug = factory.Sequence(lambda n: f"page-{n}")
+    title_en = factory.Sequence(lambda n: f"Page {n}")
+    body_en = "<p>What readers should know.</p>"
+
+
 class AuthorFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Author
@@ -57,6 +90,15 @@ class AuthorFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Nino Author{n}")
     slug = factory.Sequence(lambda n: f"nino-author-{n}")
     bio = "Covers the region."
+
+
+class AuthorLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuthorLink
+
+    author = factory.SubFactory(AuthorFactory)
+    label = "Mastodon"
+    url = "https://mastodon.example/@reporter"
 
 
 class ImageFactory(factory.django.DjangoModelFactory):
@@ -95,6 +137,16 @@ class ArticleFactory(factory.django.DjangoModelFactory):
     published_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
     hero_image = factory.SubFactory(ImageFactory)
     hero_caption = "Protesters gather outside parliament"
+
+    @factory.post_generation
+    def regions(article, create, extracted, **kwargs):
+        if create and extracted:
+            article.regions.set(extracted)
+
+    @factory.post_generation
+    def tags(article, create, extracted, **kwargs):
+        if create and extracted:
+            article.tags.set(extracted)
 
     @factory.post_generation
     def authors(article, create, extracted, **kwargs):

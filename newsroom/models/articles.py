@@ -461,39 +461,55 @@ class Article(models.Model):
         """The publication checks, for forms (the admin's); `save()` applies them too."""
         super().clean()
         if self.home_placement == self.HomePlacement.FEATURED:
-            featured = Article.objects.filter(
-                language=self.language, home_placement=self.HomePlacement.FEATURED
-            ).exclude(pk=self.pk)
-            if featured.count() >= HOME_FEATURED_MAX:
+            featured = list(
+                Article.objects.filter(
+                    language=self.language, home_placement=self.HomePlacement.FEATURED
+                )
+                .exclude(pk=self.pk)
+                .values_list("headline", flat=True)
+            )
+            if len(featured) >= HOME_FEATURED_MAX:
+                # Pins of stories that are not out yet count too: naming them lets the editor
+                # find the one to unpin.
                 message = ngettext(
-                    "The home page already features %(count)d story in this language; "
-                    "unpin it first.",
-                    "The home page already features %(count)d stories in this language; "
-                    "unpin one first.",
+                    "The home page already features %(count)d story in this language "
+                    "(%(headlines)s); unpin it first.",
+                    "The home page already features %(count)d stories in this language "
+                    "(%(headlines)s); unpin one first.",
                     HOME_FEATURED_MAX,
                 )
-                raise ValidationError({"home_placement": message % {"count": HOME_FEATURED_MAX}})
+                headlines = "; ".join(f"“{headline}”" for headline in featured)
+                raise ValidationError(
+                    {"home_placement": message % {"count": len(featured), "headlines": headlines}}
+                )
         stored = None
         if self.pk is not None:
             stored = Article.objects.filter(pk=self.pk).values(*self.STORED_FIELDS).first()
         self._check_publishable(stored)
 
+    def validate_constraints(self, exclude=None):
+        # A new lead story is not refused for the one it replaces: save() hands the lead over.
+        if self.home_placement == self.HomePlacement.LEAD:
+            exclude = {*(exclude or ()), "home_placement"}
+        super().validate_constraints(exclude)
+
     def save(self, *args, **kwargs):
         """Save, refusing with a `ValidationError` a story that goes out (or whose pictures
         change while it is out) with the problems `publication_problems()` lists."""
         self.body = clean_body(self.body)
-        if self.home_placement == self.HomePlacement.LEAD:
-            # One lead story per language: the new one takes the place of the old.
-            Article.objects.filter(
-                language=self.language, home_placement=self.HomePlacement.LEAD
-            ).exclude(pk=self.pk).update(home_placement=self.HomePlacement.NONE)
-        if self._state.adding or self.pk is None:
-            self._check_publishable(None)
-            super().save(*args, **kwargs)
-            return
-        # The stored row is read under a lock, so two saves cannot both start from the same
-        # version (SQLite ignores the lock but writes one transaction at a time).
+        # One transaction: a refused save leaves the previous lead story in place.
         with transaction.atomic():
+            if self.home_placement == self.HomePlacement.LEAD:
+                # One lead story per language: the new one takes the place of the old.
+                Article.objects.filter(
+                    language=self.language, home_placement=self.HomePlacement.LEAD
+                ).exclude(pk=self.pk).update(home_placement=self.HomePlacement.NONE)
+            if self._state.adding or self.pk is None:
+                self._check_publishable(None)
+                super().save(*args, **kwargs)
+                return
+            # The stored row is read under a lock, so two saves cannot both start from the
+            # same version (SQLite ignores the lock but writes one transaction at a time).
             stored = (
                 Article.objects.select_for_update()
                 .filter(pk=self.pk)

@@ -15,10 +15,12 @@ from newsroom.demo.writing import REGIONS, StoryWriter
 from newsroom.models import (
     Article,
     Author,
+    AuthorLink,
     CallToAction,
     Campaign,
     Correction,
     Image,
+    Page,
     Region,
     Section,
     Tag,
@@ -42,6 +44,7 @@ def demo(django_db_setup, django_db_blocker):
         Plan.objects.all().delete()  # The demo's membership plans; their prices go with them.
         CallToAction.objects.all().delete()
         Campaign.objects.all().delete()
+        Page.objects.all().delete()
         for image in Image.objects.all():
             image.file.delete(save=False)
         for model in (Image, Author, Tag, Region, Section):
@@ -127,6 +130,62 @@ def test_demo_asks_for_support_on_its_pages_in_both_languages(demo, client):
     assert "Оформите подписку" in headings
 
 
+def test_demo_has_the_newsrooms_pages_in_english_and_russian(demo, client):
+    pages = Page.objects.all()
+    assert [page.slug for page in pages] == ["about", "contact", "terms", "privacy", "corrections"]
+    for page in pages:
+        assert page.title_en and page.title_ru and page.title_en != page.title_ru
+        assert len(page.body_en) > 300 and len(page.body_ru) > 300
+        assert "<h2>" in page.body_en and "<h2>" in page.body_ru
+    english = [a.get_text() for a in parse(client.get("/")).select("footer nav a")]
+    russian = [a.get_text() for a in parse(client.get("/ru/")).select("footer nav a")]
+    assert english == ["About us", "Contact", "Terms of use", "Privacy", "Corrections policy"]
+    assert russian[0] == "О нас" and len(russian) == 5
+
+
+def test_demo_privacy_page_says_what_the_site_stores(demo, client):
+    english = visible_text(client.get("/privacy/"))
+    for promise in [
+        "We set no cookies.",
+        "We do not store your IP address",
+        "tracking identifiers",
+        "local storage",
+        "a session cookie, a security (CSRF) cookie",
+        "marker that tells our pages you are signed in",
+        "Stripe holds your card details; we never see or store them.",
+        "your email address",
+    ]:
+        assert promise in english, promise
+    russian = visible_text(client.get("/ru/privacy/"))
+    for promise in ["Мы не устанавливаем cookie.", "IP-адрес", "Stripe", "локальном хранилище"]:
+        assert promise in russian, promise
+
+
+def test_demo_authors_have_roles_and_links(demo, client):
+    assert all(author.role for author in Author.objects.all())
+    nino = Author.objects.get(slug="nino-kapanadze")
+    assert nino.role == "Politics correspondent, Tbilisi"
+    header = parse(client.get(nino.get_absolute_url())).select_one("main header")
+    assert "Politics correspondent, Tbilisi" in visible_text(header)
+    assert [a["href"] for a in header.select(".author__links a")] == [
+        "https://social.example/@nino_kapanadze"
+    ]
+
+
+def test_demo_pins_a_lead_and_three_featured_stories_per_language(demo, client):
+    for language, home in [("en", "/"), ("ru", "/ru/")]:
+        stories = Article.objects.filter(language=language)
+        pinnable = stories.published().filter(visibility="public").exclude(hero_image=None)
+        expected = ["lead", "featured", "featured", "featured"][: pinnable.count()]
+        pinned = stories.exclude(home_placement="").order_by("-home_placement", "-published_at")
+        assert [story.home_placement for story in pinned] == expected
+        assert all(story.is_published for story in pinned)
+        page = parse(client.get(home))
+        shown = [visible_text(h) for h in page.select(".cards--pinned .card__headline")]
+        assert shown == [story.headline for story in pinned]
+    assert Article.objects.filter(language="en").exclude(home_placement="").count() == 4
+
+
 def test_running_the_demo_again_adds_stories_but_no_duplicates(demo):
     call_command("demo", articles=5, seed=3, verbosity=0)
     assert Article.objects.filter(language="en").count() == 85
@@ -137,6 +196,10 @@ def test_running_the_demo_again_adds_stories_but_no_duplicates(demo):
     assert Article.objects.count() == total
     assert Plan.objects.count() == 3
     assert CallToAction.objects.count() == 4
+    assert Page.objects.count() == 5
+    assert AuthorLink.objects.filter(author__slug="levan-chikhradze").count() == 2
+    assert Article.objects.filter(home_placement="lead").count() == 2
+    assert Article.objects.filter(home_placement="featured", language="en").count() == 3
 
 
 def test_the_same_seed_writes_the_same_stories():

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from newsroom.demo.fundraising import create_demo_blocks
 from newsroom.demo.membership import create_demo_plans
+from newsroom.demo.pages import create_demo_pages, describe_authors, pin_home_stories
 from newsroom.demo.pictures import (
     PHOTOGRAPHERS,
     PICTURE_COUNT,
@@ -104,6 +105,10 @@ class Command(BaseCommand):
             self.reset()
         with transaction.atomic():
             sections, regions, tags, authors = self.build_taxonomy()
+        describe_authors(authors)
+        pages = create_demo_pages()
+        if verbosity >= 1:
+            self.stdout.write(f"Pages: {', '.join(page.title for page in pages)}.")
         plans = create_demo_plans()
         if plans and verbosity >= 1:
             self.stdout.write(
@@ -120,6 +125,9 @@ class Command(BaseCommand):
         rng = random.Random(seed if not existing else f"{seed}:{existing}")
         with transaction.atomic():
             counts = self.build_articles(rng, articles, sections, regions, tags, authors, pictures)
+        pinned = pin_home_stories()
+        if pinned and verbosity >= 1:
+            self.stdout.write(f"Home pages: {len(pinned)} stories pinned by the editors.")
 
         if verbosity >= 1:
             total = existing + articles
