@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Full-text search on PostgreSQL (newsroom.search); harmless on SQLite.
+    "django.contrib.postgres",
     "allauth",
     "allauth.account",
     "allauth.mfa",

@@ -36,6 +36,7 @@ newsroom_patterns = (
         path("region/<slug:slug>/", views.region_detail, name="region_detail"),
         path("tag/<slug:slug>/", views.tag_detail, name="tag_detail"),
         path("author/<slug:slug>/", views.author_detail, name="author_detail"),
+        path("search/", views.search, name="search"),
         path("fundraising/seen/", views.call_to_action_seen, name="call_to_action_seen"),
         path(
             "fundraising/go/<int:block_id>/",

@@ -6,19 +6,26 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from members.access import can_read_full, reader
+from members.access import can_read_full, readable_in_full, reader
 
+from . import search as full_text
 from .calls_to_action import blocks_for_page, count
+from .forms import SearchForm
 from .models import Article, Author, CallToAction, Page, Region, Section, Tag
 from .pagination import listing_page
 
 # Related stories under an article.
 RELATED_STORIES = 4
+# How long a shared cache may keep a page of search results: readers expect a story published
+# a minute ago to be found.
+SEARCH_SHARED_MAX_AGE = 60
 
 
 def _published_in_language():
@@ -107,6 +114,42 @@ def author_detail(request, slug):
             "call_to_action_blocks": blocks_for_page(request, listing=True),
         },
     )
+
+
+@require_safe
+def search(request):
+    """Search this language's stories (`?q=`, optionally `?section=<slug>`; an unknown
+    section is no page). A story's body is matched and quoted only for readers who may read
+    it in full; gated stories are found by their headline and standfirst."""
+    sections = list(Section.objects.all())
+    form = SearchForm(request.GET, sections=sections)
+    if not form.is_valid():
+        raise Http404("No such section")
+    terms, section = form.cleaned_data["q"], form.cleaned_data["section"]
+    page = None
+    if terms:
+        stories = _published_in_language()
+        if section is not None:
+            stories = stories.filter(section=section)
+        readable = readable_in_full(reader(request))
+        page = listing_page(request, stories.search(terms, readable=readable))
+        for article in full_text.snippets(page.object_list, terms):
+            article.snippet_html = full_text.highlighted(article.search_snippet)
+    response = render(
+        request,
+        "newsroom/article_search.html",
+        {
+            "form": form,
+            "terms": terms,
+            "page": page,
+            # What the pager's links keep of the query: only what this view reads.
+            "page_query": urlencode({"q": terms, **({"section": section.slug} if section else {})}),
+            # The section list, read once for the navigation and the form.
+            "nav_sections": sections,
+        },
+    )
+    patch_cache_control(response, max_age=0, s_maxage=SEARCH_SHARED_MAX_AGE)
+    return response
 
 
 @require_safe
