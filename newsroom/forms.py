@@ -208,6 +208,10 @@ class SearchQueryField(forms.CharField):
     def to_python(self, value):
         return clean_query(super().to_python(value))
 
+    def bound_data(self, data, initial):
+        # The box shows what was searched for, not what was sent.
+        return self.to_python(data)
+
 
 class SearchForm(forms.Form):
     """The search page's form (a GET form: its URL is the results page's)."""
