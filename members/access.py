@@ -141,3 +141,15 @@ def can_read_full(user, article, *, now=None):
     if not _signed_in(user):
         return False
     return bool(user.is_staff) or is_member(user, now)
+
+
+def readable_in_full(user, *, now=None):
+    """The condition on articles (`Article.objects.filter(...)`) that `user` may read in full:
+    `can_read_full()` for a whole listing, so that search matches and quotes a body only where
+    the reader may read it. (The values are `Article.Visibility`'s, named here because this
+    module imports nothing from the newsroom.)"""
+    if _signed_in(user) and (user.is_staff or is_member(user, now)):
+        return Q(pk__isnull=False)
+    return Q(visibility="public") | Q(
+        visibility="early_access", public_from__lte=now or timezone.now()
+    )

@@ -12,6 +12,7 @@ from simple_history.utils import get_history_manager_for_model
 
 from .images import clean_upload, use_stored_copy
 from .models import Article, Image
+from .search import QUERY_MAX_LENGTH, clean_query
 
 
 def time_zone_note():
@@ -199,3 +200,38 @@ class ScheduleForm(forms.Form):
                 code="past",
             )
         return publish_at
+
+
+class SearchQueryField(forms.CharField):
+    """What a reader types into the search box. Never refused: trimmed, cut to a sane
+    length, without the NUL characters that no stored text holds (newsroom.search)."""
+
+    def to_python(self, value):
+        return clean_query(super().to_python(value))
+
+    def bound_data(self, data, initial):
+        # The box shows what was searched for, not what was sent.
+        return self.to_python(data)
+
+
+class SearchForm(forms.Form):
+    """The search page's form (a GET form: its URL is the results page's)."""
+
+    q = SearchQueryField(
+        label=_("Search for"),
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "maxlength": QUERY_MAX_LENGTH}),
+    )
+    section = forms.ChoiceField(label=_("Section"), required=False)
+
+    def __init__(self, data, *, sections):
+        """`sections` is the list of sections to offer (the view reads them once)."""
+        super().__init__(data)
+        self.sections = {section.slug: section for section in sections}
+        self.fields["section"].choices = [
+            ("", _("All sections")),
+            *((section.slug, section.name) for section in sections),
+        ]
+
+    def clean_section(self):
+        return self.sections.get(self.cleaned_data["section"])

@@ -9,6 +9,7 @@ numbers and an "Older" link.
 from dataclasses import dataclass, field
 
 from django.http import Http404
+from django.utils.http import urlencode
 
 PER_PAGE = 20
 # Pages shown on each side of the current one.
@@ -24,6 +25,8 @@ class ListingPage:
     pages_ahead: int  # how many pages follow, counted up to NEARBY
     more_ahead: bool  # whether still more follow after those
     per_page: int = PER_PAGE
+    path: str = ""  # the listing's address, which is also its first page's
+    query: dict = field(default_factory=dict)  # what else the pager's links keep (a search's q)
     nearby: list = field(init=False)
 
     def __post_init__(self):
@@ -53,6 +56,28 @@ class ListingPage:
     def next_page_number(self):
         return self.number + 1
 
+    def url(self, number):
+        """The address of page `number`: page 1 is the listing's own address (one URL only)."""
+        query = {**self.query, **({"page": number} if number > 1 else {})}
+        return f"{self.path}?{urlencode(query)}" if query else self.path
+
+    @property
+    def first_url(self):
+        return self.url(1)
+
+    @property
+    def previous_url(self):
+        return self.url(self.number - 1)
+
+    @property
+    def next_url(self):
+        return self.url(self.number + 1)
+
+    @property
+    def nearby_links(self):
+        """(number, address) of the nearby pages, for the pager."""
+        return [(number, self.url(number)) for number in self.nearby]
+
     @property
     def gap_before(self):
         """Whether page 1 is out of the nearby range (the pager shows it, then a gap)."""
@@ -67,7 +92,7 @@ def page_number(request):
     return int(value)
 
 
-def listing_page(request, queryset, per_page=PER_PAGE):
+def listing_page(request, queryset, per_page=PER_PAGE, query=None):
     """The page of `queryset` that `?page=` names: its stories in one query (plus the
     queryset's prefetches), and how many pages follow in one more that reads ids only.
     A page past the end answers 404; the first page of an empty listing is an empty page."""
@@ -88,4 +113,6 @@ def listing_page(request, queryset, per_page=PER_PAGE):
         pages_ahead=pages_ahead,
         more_ahead=following > per_page * NEARBY,
         per_page=per_page,
+        path=request.path,
+        query=query or {},
     )

@@ -41,6 +41,7 @@ newsroom_patterns = (
         path("region/<slug:slug>/", views.region_detail, name="region_detail"),
         path("tag/<slug:slug>/", views.tag_detail, name="tag_detail"),
         path("author/<slug:slug>/", views.author_detail, name="author_detail"),
+        path("search/", views.search, name="search"),
         # RSS and Atom: the whole site's, and each listing's next to its page.
         path("feed/", shared_page(StoryFeed()), name="feed"),
         path("feed/atom/", shared_page(StoryFeed(atom=True)), name="feed_atom"),

@@ -11,9 +11,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from members.access import can_read_full, reader
+from members.access import can_read_full, readable_in_full, reader
 
+from . import search as full_text
 from .calls_to_action import blocks_for_page, count
+from .forms import SearchForm
 from .metadata import article_metadata, language_links
 from .models import (
     HOME_FEATURED_MAX,
@@ -30,6 +32,9 @@ from .pagination import listing_page
 
 # Related stories under an article.
 RELATED_STORIES = 4
+# How long a shared cache may keep a page of search results: readers expect a story published
+# a minute ago to be found.
+SEARCH_SHARED_MAX_AGE = 60
 
 
 def _published_in_language():
@@ -134,6 +139,41 @@ def author_detail(request, slug):
             "author": author,
             "page": page,
             "call_to_action_blocks": blocks_for_page(request, listing=True),
+        },
+    )
+
+
+@require_safe
+@shared_page(seconds=SEARCH_SHARED_MAX_AGE)
+def search(request):
+    """Search this language's stories (`?q=`, optionally `?section=<slug>`; an unknown
+    section is no page). A story's body is matched and quoted only for readers who may read
+    it in full; gated stories are found by their headline and standfirst."""
+    sections = list(Section.objects.all())
+    form = SearchForm(request.GET, sections=sections)
+    if not form.is_valid():
+        raise Http404("No such section")
+    terms, section = form.cleaned_data["q"], form.cleaned_data["section"]
+    page = None
+    if terms:
+        stories = _published_in_language()
+        if section is not None:
+            stories = stories.filter(section=section)
+        readable = readable_in_full(reader(request))
+        # The pager's links keep what this view reads of the query.
+        query = {"q": terms, **({"section": section.slug} if section else {})}
+        page = listing_page(request, stories.search(terms, readable=readable), query=query)
+        for article in full_text.snippets(page.object_list, terms):
+            article.snippet_html = full_text.highlighted(article.search_snippet)
+    return render(
+        request,
+        "newsroom/article_search.html",
+        {
+            "form": form,
+            "terms": terms,
+            "page": page,
+            # The section list, read once for the navigation and the form.
+            "nav_sections": sections,
         },
     )
 

@@ -4,6 +4,7 @@ import logging
 import re
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import OuterRef, Q, Subquery
@@ -21,6 +22,7 @@ from simple_history.models import HistoricalRecords
 from ..images import check_storage, image_upload_to
 from ..renditions import image_formats
 from ..richtext import BIO_EXTENSIONS, BODY_EXTENSIONS, clean_bio, clean_body
+from ..search import is_full_text, search, search_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -293,9 +295,20 @@ class ArticleQuerySet(models.QuerySet):
 
     def for_listing(self):
         """Everything a listing card shows, in a constant number of queries."""
-        return self.select_related("section", "hero_image").prefetch_related(
-            models.Prefetch("bylines", queryset=ArticleAuthor.objects.select_related("author"))
+        return (
+            self.select_related("section", "hero_image")
+            .prefetch_related(
+                models.Prefetch("bylines", queryset=ArticleAuthor.objects.select_related("author"))
+            )
+            .defer(*Article.SEARCH_FIELDS)
         )
+
+    def search(self, terms, *, readable):
+        """These stories matching `terms` (what a reader typed), best first, each with its
+        `search_snippet`. Bodies are matched and quoted only where `readable`
+        (`members.access.readable_in_full`) holds. See newsroom.search."""
+        language = translation.get_language() or settings.LANGUAGE_CODE
+        return search(self, terms, language=language, readable=readable)
 
 
 class Article(models.Model):
@@ -416,9 +429,16 @@ class Article(models.Model):
     # Incremented on every save; a form that carries an older number was opened before someone
     # else saved, and must not overwrite their work.
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # Text-search vectors (newsroom.search), filled by save() on PostgreSQL only: the headline
+    # and standfirst apart from the body, so that a gated body is searched only for readers
+    # who may read it.
+    search_document = SearchVectorField(null=True, editable=False)
+    search_body = SearchVectorField(null=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
-    history = HistoricalRecords(m2m_fields=[regions, tags])
+    history = HistoricalRecords(
+        m2m_fields=[regions, tags], excluded_fields=["search_document", "search_body"]
+    )
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -450,6 +470,10 @@ class Article(models.Model):
 
     def __str__(self):
         return self.headline
+
+    SEARCH_FIELDS = ["search_document", "search_body"]
+    # What the search vectors are built from.
+    SEARCHED_FIELDS = {"language", "headline", "standfirst", "body"}
 
     # What the publication checks and the redirects compare with the stored row.
     STORED_FIELDS = [
@@ -507,6 +531,7 @@ class Article(models.Model):
             if self._state.adding or self.pk is None:
                 self._check_publishable(None)
                 super().save(*args, **kwargs)
+                self._index_for_search(kwargs.get("update_fields"))
                 return
             # The stored row is read under a lock, so two saves cannot both start from the
             # same version (SQLite ignores the lock but writes one transaction at a time).
@@ -527,8 +552,25 @@ class Article(models.Model):
                 if kwargs.get("update_fields") is not None:
                     kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
             super().save(*args, **kwargs)
+            self._index_for_search(kwargs.get("update_fields"))
             if stored is not None:
                 self._redirect_old_url(stored)
+
+    def _index_for_search(self, update_fields):
+        """Rebuild the search vectors from the text just saved (on PostgreSQL; the fallback
+        search reads the columns themselves)."""
+        if not is_full_text(self._state.db):
+            return
+        if update_fields is not None and not self.SEARCHED_FIELDS & set(update_fields):
+            return
+        Article.objects.filter(pk=self.pk).update(
+            **search_vectors(
+                language=self.language,
+                headline=self.headline,
+                standfirst=self.standfirst,
+                body=self.body,
+            )
+        )
 
     def get_absolute_url(self):
         # The URL carries the year and month of publication in the newsroom's time zone.

@@ -27,6 +27,6 @@ def grant(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("newsroom", "0012_reader_site")]
+    dependencies = [("newsroom", "0013_article_search")]
 
     operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
