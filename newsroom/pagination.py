@@ -56,6 +56,11 @@ class ListingPage:
     def next_page_number(self):
         return self.number + 1
 
+    @property
+    def start_index(self):
+        """The position of this page's first story in the whole listing."""
+        return (self.number - 1) * self.per_page + 1
+
     def url(self, number):
         """The address of page `number`: page 1 is the listing's own address (one URL only)."""
         query = {**self.query, **({"page": number} if number > 1 else {})}

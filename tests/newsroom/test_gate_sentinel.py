@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from newsroom.models import Article, Region, Tag
 from tests.factories import ArticleFactory, AuthorFactory, SectionFactory
+from tests.html import parse
 
 MEMBERS_ONLY = "Xyzzymembersonlysentinel"
 EARLY_ACCESS = "Plughearlyaccesssentinel"
@@ -79,12 +80,23 @@ FEED_PAGES = [
 ]
 
 
+def without_the_query(html):
+    """A search page without the places that repeat what the reader typed (its title, the
+    form, the results' heading, the pager's links): what remains came from the stories."""
+    document = parse(html)
+    for echo in document.select("title, form, .search-results__heading, .pagination"):
+        echo.decompose()
+    return str(document)
+
+
 def leaks(client, paths):
     found = []
     for path in paths:
         response = client.get(path)
         assert response.status_code in (200, 404), (path, response.status_code)
         text = response.content.decode()
+        if path.startswith("/search/"):
+            text = without_the_query(text)
         found += [(path, s) for s in (MEMBERS_ONLY, EARLY_ACCESS) if s in text]
     return found
 
