@@ -45,29 +45,19 @@ newsroom_patterns = (
         # RSS and Atom: the whole site's, and each listing's next to its page.
         path("feed/", shared_page(StoryFeed()), name="feed"),
         path("feed/atom/", shared_page(StoryFeed(atom=True)), name="feed_atom"),
-        path("section/<slug:slug>/feed/", shared_page(StoryFeed(Section)), name="section_feed"),
-        path(
-            "section/<slug:slug>/feed/atom/",
-            shared_page(StoryFeed(Section, atom=True)),
-            name="section_feed_atom",
-        ),
-        path("region/<slug:slug>/feed/", shared_page(StoryFeed(Region)), name="region_feed"),
-        path(
-            "region/<slug:slug>/feed/atom/",
-            shared_page(StoryFeed(Region, atom=True)),
-            name="region_feed_atom",
-        ),
-        path("tag/<slug:slug>/feed/", shared_page(StoryFeed(Tag)), name="tag_feed"),
-        path(
-            "tag/<slug:slug>/feed/atom/",
-            shared_page(StoryFeed(Tag, atom=True)),
-            name="tag_feed_atom",
-        ),
-        path("author/<slug:slug>/feed/", shared_page(StoryFeed(Author)), name="author_feed"),
-        path(
-            "author/<slug:slug>/feed/atom/",
-            shared_page(StoryFeed(Author, atom=True)),
-            name="author_feed_atom",
+        *(
+            path(
+                f"{kind}/<slug:slug>/feed/{atom}",
+                shared_page(StoryFeed(model, atom=bool(atom))),
+                name=f"{kind}_feed{'_atom' if atom else ''}",
+            )
+            for kind, model in [
+                ("section", Section),
+                ("region", Region),
+                ("tag", Tag),
+                ("author", Author),
+            ]
+            for atom in ("", "atom/")
         ),
         path("fundraising/seen/", views.call_to_action_seen, name="call_to_action_seen"),
         path(

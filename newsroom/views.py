@@ -76,52 +76,40 @@ def home(request):
     )
 
 
+def _listing(request, subject, stories, **block_filters):
+    """The page of a section, region, tag or author (`subject`): a page of `stories` in this
+    language, in `newsroom/<model>_detail.html`."""
+    name = subject._meta.model_name
+    return render(
+        request,
+        f"newsroom/{name}_detail.html",
+        {
+            name: subject,
+            "page": listing_page(request, _published_in_language().filter(**stories)),
+            "call_to_action_blocks": blocks_for_page(request, listing=True, **block_filters),
+        },
+    )
+
+
 @require_safe
 @shared_page
 def section_detail(request, slug):
     section = get_object_or_404(Section, slug=slug)
-    page = listing_page(request, _published_in_language().filter(section=section))
-    return render(
-        request,
-        "newsroom/section_detail.html",
-        {
-            "section": section,
-            "page": page,
-            "call_to_action_blocks": blocks_for_page(request, section=section, listing=True),
-        },
-    )
+    return _listing(request, section, {"section": section}, section=section)
 
 
 @require_safe
 @shared_page
 def region_detail(request, slug):
     region = get_object_or_404(Region, slug=slug)
-    page = listing_page(request, _published_in_language().filter(regions=region))
-    return render(
-        request,
-        "newsroom/region_detail.html",
-        {
-            "region": region,
-            "page": page,
-            "call_to_action_blocks": blocks_for_page(request, listing=True),
-        },
-    )
+    return _listing(request, region, {"regions": region})
 
 
 @require_safe
 @shared_page
 def tag_detail(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
-    page = listing_page(request, _published_in_language().filter(tags=tag))
-    return render(
-        request,
-        "newsroom/tag_detail.html",
-        {
-            "tag": tag,
-            "page": page,
-            "call_to_action_blocks": blocks_for_page(request, listing=True),
-        },
-    )
+    return _listing(request, tag, {"tags": tag})
 
 
 @require_safe
@@ -131,16 +119,7 @@ def author_detail(request, slug):
     author = get_object_or_404(
         Author.objects.select_related("photo").prefetch_related("links"), slug=slug
     )
-    page = listing_page(request, _published_in_language().filter(bylines__author=author))
-    return render(
-        request,
-        "newsroom/author_detail.html",
-        {
-            "author": author,
-            "page": page,
-            "call_to_action_blocks": blocks_for_page(request, listing=True),
-        },
-    )
+    return _listing(request, author, {"bylines__author": author})
 
 
 @require_safe
