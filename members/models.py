@@ -216,6 +216,28 @@ class MirrorsStripeSubscription:
             self.stripe_updated = as_of
 
 
+class CancellationReason(models.TextChoices):
+    """Why Stripe ended a subscription (`cancellation_details.reason`)."""
+
+    REQUESTED = "cancellation_requested", _("the member cancelled")
+    PAYMENT_FAILED = "payment_failed", _("payments failed")
+    PAYMENT_DISPUTED = "payment_disputed", _("a payment was disputed")
+
+
+class CancellationFeedback(models.TextChoices):
+    """The reasons Stripe's Customer Portal offers a cancelling member
+    (`cancellation_details.feedback`)."""
+
+    CUSTOMER_SERVICE = "customer_service", _("customer service was not good enough")
+    LOW_QUALITY = "low_quality", _("quality was lower than expected")
+    MISSING_FEATURES = "missing_features", _("some features are missing")
+    OTHER = "other", _("other reason")
+    SWITCHED_SERVICE = "switched_service", _("switched to another service")
+    TOO_COMPLEX = "too_complex", _("ease of use was lower than expected")
+    TOO_EXPENSIVE = "too_expensive", _("it is too expensive")
+    UNUSED = "unused", _("they don't use it enough")
+
+
 class MembershipQuerySet(models.QuerySet):
     """The audience rules (ARCHITECTURE.md §4), computed at query time from `now`."""
 
@@ -322,6 +344,34 @@ class Membership(MirrorsStripeSubscription, models.Model):
     canceled_at = models.DateTimeField(_("canceled at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     complimentary_until = models.DateTimeField(_("complimentary until"), null=True, blank=True)
+    started_at = models.DateTimeField(
+        _("started"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the membership began: the subscription's start at Stripe, or the day a "
+            "complimentary membership was granted."
+        ),
+    )
+    cancellation_reason = models.CharField(
+        _("why it was cancelled"),
+        max_length=30,
+        choices=CancellationReason.choices,
+        blank=True,
+        help_text=_("Stripe's reason: asked for by the member, or payments failed."),
+    )
+    cancellation_feedback = models.CharField(
+        _("member's feedback"),
+        max_length=30,
+        choices=CancellationFeedback.choices,
+        blank=True,
+        help_text=_("The reason the member picked when cancelling in the Customer Portal."),
+    )
+    cancellation_comment = models.TextField(
+        _("member's comment"),
+        blank=True,
+        help_text=_("What the member wrote when cancelling, as Stripe collected it."),
+    )
     stripe_updated = models.DateTimeField(
         _("Stripe state as of"),
         null=True,
@@ -337,7 +387,17 @@ class Membership(MirrorsStripeSubscription, models.Model):
         ordering = ["-created"]
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
-        indexes = [models.Index(fields=["user", "status"])]
+        indexes = [
+            models.Index(fields=["user", "status"]),
+            # The dashboard's months: memberships by when they started and when they ended.
+            models.Index(fields=["started_at"]),
+            models.Index(fields=["ended_at"]),
+        ]
+        permissions = [
+            ("view_dashboard", _("Can see the membership dashboard")),
+            ("export_members", _("Can export members, donations and payments")),
+            ("cancel_membership", _("Can cancel a member's subscription at period end")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="subscription") | Q(complimentary_until__isnull=False),
@@ -348,6 +408,13 @@ class Membership(MirrorsStripeSubscription, models.Model):
     def __str__(self):
         plan = self.plan or _("no plan")
         return f"{self.user} · {plan} · {self.get_status_display()}"
+
+    def save(self, *args, **kwargs):
+        # A complimentary membership starts when it is granted; a subscription's start comes
+        # from Stripe (`apply_stripe_state`).
+        if self.kind == self.Kind.COMPLIMENTARY and self.started_at is None:
+            self.started_at = timezone.now()
+        super().save(*args, **kwargs)
 
     def apply_stripe_state(
         self,
@@ -533,7 +600,12 @@ class Payment(models.Model):
         ordering = ["-paid_at"]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
-        indexes = [models.Index(fields=["kind", "paid_at"])]
+        indexes = [
+            models.Index(fields=["kind", "paid_at"]),
+            # A membership's last paid invoice (MRR) and what it paid in all.
+            models.Index(fields=["membership", "paid_at"]),
+        ]
+        permissions = [("refund_payment", _("Can refund a payment through Stripe"))]
 
     def __str__(self):
         return f"{self.stripe_id} · {format_money(self.amount, self.currency)}"
@@ -566,3 +638,66 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.stripe_id}"
+
+
+class MemberNote(models.Model):
+    """A note the membership desk keeps about a reader ("asked for a receipt in March")."""
+
+    member = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="member_notes", verbose_name=_("member")
+    )
+    author = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by"),
+    )
+    text = models.TextField(_("note"), max_length=5000)
+    created = models.DateTimeField(_("written"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("note about a member")
+        verbose_name_plural = _("notes about members")
+
+    def __str__(self):
+        return f"{self.member} · {self.created:%Y-%m-%d}"
+
+
+class DataExport(models.Model):
+    """One CSV export of members, donations or payments: who took it, when, and which filters
+    and search of the admin's list it honoured. Kept for the privacy record."""
+
+    class What(models.TextChoices):
+        MEMBERS = "members", _("members")
+        DONATIONS = "donations", _("donations")
+        PAYMENTS = "payments", _("payments")
+
+    user = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("exported by"),
+    )
+    what = models.CharField(_("what"), max_length=20, choices=What.choices)
+    filters = models.CharField(
+        _("filters"),
+        max_length=2000,
+        blank=True,
+        help_text=_("The list's filters and search, as in its address."),
+    )
+    rows = models.PositiveIntegerField(
+        _("rows"), null=True, blank=True, help_text=_("Empty until the download has finished.")
+    )
+    created = models.DateTimeField(_("exported"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("data export")
+        verbose_name_plural = _("data exports")
+
+    def __str__(self):
+        return f"{self.get_what_display()} · {self.user} · {self.created:%Y-%m-%d %H:%M}"

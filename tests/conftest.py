@@ -47,6 +47,7 @@ def _in_group(user, name):
     if not Group.objects.filter(name=name).exists():
         import_module("newsroom.migrations.0007_roles").define_roles(django_apps)
         import_module("members.migrations.0003_membership_manager_permissions").grant(django_apps)
+        import_module("members.migrations.0008_reporting_data").grant(django_apps)
     user.groups.add(Group.objects.get(name=name))
     return user
 
