@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import logging
+import time
 
 import stripe
 from django.conf import settings
@@ -313,7 +314,8 @@ def cancel_subscriptions(user):
 
 def verified_event(body, signature, secrets):
     """The event as plain data if `signature` is valid for the exact `body` bytes with one of
-    `secrets`, else None (and a log line saying why)."""
+    `secrets` and was made within SIGNATURE_TOLERANCE seconds of now, before or after (Stripe's
+    library only refuses old ones), else None (and a log line saying why)."""
     for secret in secrets:
         try:
             stripe.Webhook.construct_event(
@@ -325,6 +327,12 @@ def verified_event(body, signature, secrets):
             # Validly signed but not an event (not UTF-8, not JSON, not an object).
             logger.warning("Stripe webhook: signed body is not a valid event.")
             return None
+        # Verified, so the header is well formed; `t` is read as Stripe's library reads it.
+        fields = [item.split("=", 2) for item in signature.split(",")]
+        signed_at = int(next(field[1] for field in fields if field[0] == "t"))
+        if signed_at > time.time() + SIGNATURE_TOLERANCE:
+            logger.warning("Stripe webhook: signature dated ahead of this server's clock; refused.")
+            return None
         data = json.loads(body)
         if not isinstance(data, dict) or not data.get("id") or not data.get("type"):
             logger.warning("Stripe webhook: signed body lacks an event id or type.")
@@ -335,7 +343,7 @@ def verified_event(body, signature, secrets):
             logger.warning("Stripe webhook: event %s has no data object.", data["id"])
             return None
         return data
-    logger.info("Stripe webhook: signature missing, malformed, stale or wrong; refused.")
+    logger.warning("Stripe webhook: signature missing, malformed, stale or wrong; refused.")
     return None
 
 
