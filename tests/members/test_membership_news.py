@@ -315,13 +315,26 @@ def test_each_piece_of_news_is_queued_once_however_often_stripe_sends_it(
     assert len(staff_emails(mailoutbox, staff_alerts)) == 2
 
 
-def test_news_is_written_in_the_sites_language(client, mailoutbox, staff_alerts, settings):
+def test_news_is_written_in_the_sites_language(mailoutbox, staff_alerts, settings):
+    from members import tasks
+
+    membership = a_member(status="active")
     settings.LANGUAGE_CODE = "ru"
-    a_member(status="incomplete")
-    send(client, "customer.subscription.updated", subscription(status="active"))
-    [email] = staff_emails(mailoutbox, staff_alerts)
+    tasks.send_membership_news.enqueue("joined", membership.pk)
+    [email] = mailoutbox
+    assert email.to == staff_alerts
     # Amounts as Russian writes them.
     assert "5\xa0€" in email.body
+
+
+def test_news_of_a_membership_deleted_meanwhile_is_dropped(mailoutbox, staff_alerts):
+    from members import tasks
+
+    membership = a_member(status="active")
+    membership_id = membership.pk
+    membership.delete()
+    assert tasks.send_membership_news.enqueue("joined", membership_id).return_value == 0
+    assert mailoutbox == []
 
 
 # Through the fake Stripe ---------------------------------------------------------------------------
