@@ -320,17 +320,16 @@ def _membership_news(membership, change, was_status, was_cancelling):
     """Tell staff (MEMBERSHIP_ALERTS_EMAIL) what a subscription's new state means: a new
     member, a cancellation (scheduled, then done) with its reason, or a membership lost to
     failed payments. Each from a change of the row, so once per cause."""
-    Reason = CancellationReason
     subscription_id = membership.stripe_subscription_id
     if change == StateChange.STARTED:
         notify_staff("joined", membership, "Subscription %s started.", subscription_id)
     elif change == StateChange.ENDED:
-        if membership.cancellation_reason == Reason.REQUESTED:
+        if membership.cancellation_reason == CancellationReason.REQUESTED:
             notify_staff(
                 "cancelled", membership, "Subscription %s ended: cancelled.", subscription_id
             )
         elif (
-            membership.cancellation_reason == Reason.PAYMENT_FAILED
+            membership.cancellation_reason == CancellationReason.PAYMENT_FAILED
             and was_status != Membership.Status.UNPAID  # said when it became unpaid
         ):
             alert_membership(
