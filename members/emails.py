@@ -18,8 +18,11 @@ from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
+from .models import CancellationFeedback, CancellationReason
 from .money import format_money
 
 logger = logging.getLogger(__name__)
@@ -172,4 +175,106 @@ def send_staff_alert(kind, text):
             "staff_alert",
             settings.MEMBERSHIP_ALERTS_EMAIL,
             {"kind": kind, "text": text, "admin_url": page_url("admin:index")},
+        )
+
+
+# What staff hear about memberships (MEMBERSHIP_ALERTS_EMAIL), by kind: the subject of each is
+# in templates/members/email/staff_alert_subject.txt.
+MEMBERSHIP_NEWS = {
+    "joined",  # a new member
+    "cancelling",  # a member scheduled their cancellation at the end of the period
+    "cancelled",  # a membership ended because the member cancelled
+    "unpaid",  # Stripe gave up collecting a renewal: the membership is unpaid
+    "lapsed",  # Stripe ended the membership after failed payments
+}
+
+
+def _day(moment):
+    return date_format(timezone.localtime(moment), "DATE_FORMAT") if moment else ""
+
+
+def membership_news_text(kind, membership, *, reason="", feedback="", comment=""):
+    """What an email to staff says about `membership` (in the active language)."""
+    user = membership.user
+    name = user.get_full_name()
+    who = f"{name} <{user.email}>" if name else user.email
+    plan = membership.plan.name if membership.plan else _("no plan")
+    price = membership.price
+    paying = (
+        f"{format_money(price.amount, price.currency)} {price.get_interval_display()}"
+        if price
+        else "?"
+    )
+    facts = {"who": who, "plan": plan, "price": paying}
+    if kind == "joined":
+        if membership.status == membership.Status.TRIALING:
+            lines = [
+                _("%(who)s started a trial of %(plan)s (%(price)s) until %(day)s.")
+                % {**facts, "day": _day(membership.current_period_end)}
+            ]
+        else:
+            lines = [_("%(who)s joined: %(plan)s, %(price)s.") % facts]
+    elif kind == "cancelling":
+        lines = [
+            _(
+                "%(who)s cancelled their membership (%(plan)s, %(price)s); it ends on %(day)s, "
+                "at the end of the period they paid for."
+            )
+            % {**facts, "day": _day(membership.current_period_end)}
+        ]
+    elif kind == "cancelled":
+        lines = [
+            _("The membership of %(who)s (%(plan)s, %(price)s) has ended: they cancelled it.")
+            % facts
+        ]
+    elif kind == "unpaid":
+        lines = [
+            _(
+                "The renewal of %(who)s (%(plan)s, %(price)s) could not be collected: Stripe "
+                "marked the membership unpaid, and it no longer gives access."
+            )
+            % facts
+        ]
+    elif kind == "lapsed":
+        lines = [
+            _(
+                "The membership of %(who)s (%(plan)s, %(price)s) has ended: Stripe cancelled it "
+                "after its payments failed."
+            )
+            % facts
+        ]
+    else:
+        raise ValueError(f"Unknown kind of membership news {kind!r}.")
+    if kind in ("cancelling", "cancelled"):
+        if reason in CancellationReason.values:
+            lines.append(_("Reason: %s") % CancellationReason(reason).label)
+        lines.append(
+            _("Their feedback: %s")
+            % (
+                CancellationFeedback(feedback).label
+                if feedback in CancellationFeedback.values
+                else _("none given")
+            )
+        )
+        lines.append(_("Their comment: %s") % (comment or _("none")))
+    return "\n".join(lines)
+
+
+def send_membership_news(kind, membership, *, reason="", feedback="", comment=""):
+    """Mail staff (MEMBERSHIP_ALERTS_EMAIL, in LANGUAGE_CODE) what happened to a membership,
+    with a link to it in the admin. `reason`, `feedback` and `comment` are Stripe's
+    cancellation details when it happened."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return send(
+            "staff_alert",
+            settings.MEMBERSHIP_ALERTS_EMAIL,
+            {
+                "kind": kind,
+                "text": membership_news_text(
+                    kind, membership, reason=reason, feedback=feedback, comment=comment
+                ),
+                "admin_url": site_url(
+                    reverse("admin:members_membership_change", args=[membership.pk])
+                ),
+            },
         )

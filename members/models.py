@@ -427,8 +427,16 @@ class Membership(MirrorsStripeSubscription, models.Model):
         canceled_at,
         ended_at,
         as_of,
+        started_at=None,
+        cancellation=None,
     ):
         """Copy a Stripe subscription's state, as of `as_of`, onto this membership and save it.
+
+        `started_at` is the subscription's start at Stripe, which replaces the stored one (rows
+        written before it was known hold a guess); None keeps what is stored. `cancellation` is
+        Stripe's (reason, feedback, comment), cleared when Stripe clears it (the member renewed
+        after all), or None to keep what is stored. A reason or feedback that is not one of the
+        known choices is stored blank.
 
         Returns what it means for the member: STARTED when the membership gives access for the
         first time (coming back from past due or paused is not a start), ENDED when it ends
@@ -449,6 +457,13 @@ class Membership(MirrorsStripeSubscription, models.Model):
         self.cancel_at_period_end = cancel_at_period_end
         self.canceled_at = canceled_at
         self.ended_at = ended_at
+        if started_at is not None:
+            self.started_at = started_at
+        if cancellation is not None:
+            reason, feedback, comment = cancellation
+            self.cancellation_reason = reason if reason in CancellationReason.values else ""
+            self.cancellation_feedback = feedback if feedback in CancellationFeedback.values else ""
+            self.cancellation_comment = comment
         self.note_stripe_state_time(as_of)
         self.save()
         if (

@@ -109,6 +109,37 @@ def subscription_period_end(subscription):
     return timestamp(subscription.get("current_period_end"))
 
 
+def subscription_start(subscription):
+    """When the subscription began at Stripe (`start_date`; its creation in payloads without
+    one). A subscription whose price changed keeps its start."""
+    return timestamp(subscription.get("start_date") or subscription.get("created"))
+
+
+# Longest member's comment kept from Stripe's `cancellation_details.comment`.
+CANCELLATION_COMMENT_LENGTH = 5000
+
+
+def cancellation_details(subscription):
+    """(reason, feedback, comment) of Stripe's `cancellation_details`, each a string ("" when
+    Stripe has none, as after the member renewed), or None when the payload predates the field.
+
+    The values are Stripe's own; checking them against the known choices is the model's
+    business. The comment is free text typed by the member: cut to CANCELLATION_COMMENT_LENGTH
+    characters, without NUL, surrounding whitespace stripped."""
+    details = subscription.get("cancellation_details")
+    if details is None and "cancellation_details" not in subscription:
+        return None
+    if not isinstance(details, dict):
+        details = {}
+
+    def text(name):
+        value = details.get(name)
+        return value if isinstance(value, str) else ""
+
+    comment = text("comment").replace("\x00", "").strip()[:CANCELLATION_COMMENT_LENGTH].strip()
+    return text("reason").strip(), text("feedback").strip(), comment
+
+
 # Invoices ------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from django.db.models import Q
 
 from . import signals, tasks
 from .models import (
+    CancellationReason,
     Customer,
     Donation,
     Membership,
@@ -34,6 +35,7 @@ from .models import (
 from .payloads import (
     KIND_DONATION,
     OUR_KINDS,
+    cancellation_details,
     currency,
     invoice_kind,
     invoice_paid_at,
@@ -47,6 +49,7 @@ from .payloads import (
     subscription_lookup_key,
     subscription_period_end,
     subscription_price_id,
+    subscription_start,
     timestamp,
 )
 
@@ -277,6 +280,10 @@ def _apply_subscription(subscription, as_of, *, is_new_at_stripe):
             user=user, stripe_subscription_id=subscription_id, kind=Membership.Kind.SUBSCRIPTION
         )
     is_new = membership.pk is None
+    # What the row said before, so that each alert below goes out once per cause: a replayed
+    # or duplicated event finds the row already in the state it brings.
+    was_status = None if is_new else membership.status
+    was_cancelling = not is_new and membership.cancel_at_period_end
     change = membership.apply_stripe_state(
         status=status,
         price=price,
@@ -286,6 +293,8 @@ def _apply_subscription(subscription, as_of, *, is_new_at_stripe):
         canceled_at=timestamp(subscription.get("canceled_at")),
         ended_at=timestamp(subscription.get("ended_at")),
         as_of=as_of,
+        started_at=subscription_start(subscription),
+        cancellation=cancellation_details(subscription),
     )
     if is_new:
         _support_started(metadata(subscription))
@@ -302,7 +311,53 @@ def _apply_subscription(subscription, as_of, *, is_new_at_stripe):
         tasks.send_welcome_email.enqueue(membership.pk)
     elif change == StateChange.ENDED:
         tasks.send_membership_ended_email.enqueue(membership.pk)
+    if change != StateChange.SKIPPED:
+        _membership_news(membership, change, was_status, was_cancelling)
     return None
+
+
+def _membership_news(membership, change, was_status, was_cancelling):
+    """Tell staff (MEMBERSHIP_ALERTS_EMAIL) what a subscription's new state means: a new
+    member, a cancellation (scheduled, then done) with its reason, or a membership lost to
+    failed payments. Each from a change of the row, so once per cause."""
+    subscription_id = membership.stripe_subscription_id
+    if change == StateChange.STARTED:
+        notify_staff("joined", membership, "Subscription %s started.", subscription_id)
+    elif change == StateChange.ENDED:
+        if membership.cancellation_reason == CancellationReason.REQUESTED:
+            notify_staff(
+                "cancelled", membership, "Subscription %s ended: cancelled.", subscription_id
+            )
+        elif (
+            membership.cancellation_reason == CancellationReason.PAYMENT_FAILED
+            and was_status != Membership.Status.UNPAID  # said when it became unpaid
+        ):
+            alert_membership(
+                "lapsed",
+                membership,
+                "Subscription %s ended after failed payments.",
+                subscription_id,
+            )
+    elif was_status is None:
+        return  # A row first written now (by reconcile, say): no change to report.
+    elif membership.status == Membership.Status.UNPAID and was_status != Membership.Status.UNPAID:
+        alert_membership(
+            "unpaid",
+            membership,
+            "Subscription %s is unpaid after failed payments.",
+            subscription_id,
+        )
+    elif (
+        membership.cancel_at_period_end
+        and not was_cancelling
+        and membership.status not in Membership.TERMINAL_STATUSES
+    ):
+        notify_staff(
+            "cancelling",
+            membership,
+            "Subscription %s will be cancelled at the end of its period.",
+            subscription_id,
+        )
 
 
 def _donation_subscription(subscription, as_of):
@@ -634,3 +689,26 @@ def alert_staff(kind, message, *args):
     logger.warning("ALERT %s", text)
     if settings.MEMBERSHIP_ALERTS_EMAIL:
         tasks.send_staff_alert.enqueue(kind, text)
+
+
+def notify_staff(kind, membership, message, *args, level=logging.INFO):
+    """Log `message` and, when MEMBERSHIP_ALERTS_EMAIL lists anyone, mail staff the news of
+    `membership` (members.emails.MEMBERSHIP_NEWS names the kinds).
+
+    The task gets the cancellation details as they are now: they may have changed by the time
+    it runs. Enqueued with the change, so an attempt that rolls back tells nobody.
+    """
+    logger.log(level, message, *args)
+    if settings.MEMBERSHIP_ALERTS_EMAIL:
+        tasks.send_membership_news.enqueue(
+            kind,
+            membership.pk,
+            membership.cancellation_reason,
+            membership.cancellation_feedback,
+            membership.cancellation_comment,
+        )
+
+
+def alert_membership(kind, membership, message, *args):
+    """`notify_staff` for news that needs looking at: logged as an "ALERT" warning."""
+    notify_staff(kind, membership, "ALERT " + message, *args, level=logging.WARNING)

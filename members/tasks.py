@@ -74,3 +74,18 @@ def send_payment_problem_email(
 def send_staff_alert(kind, text):
     """Mail staff (MEMBERSHIP_ALERTS_EMAIL) an alert: `kind` picks the subject, `text` says what."""
     return emails.send_staff_alert(kind, text)
+
+
+@task()
+def send_membership_news(kind, membership_id, reason="", feedback="", comment=""):
+    """Mail staff (MEMBERSHIP_ALERTS_EMAIL) what happened to a membership: `kind` is one of
+    members.emails.MEMBERSHIP_NEWS; `reason`, `feedback` and `comment` are Stripe's cancellation
+    details as they were when it happened."""
+    membership = (
+        Membership.objects.select_related("user", "plan", "price").filter(pk=membership_id).first()
+    )
+    if membership is None:
+        return 0
+    return emails.send_membership_news(
+        kind, membership, reason=reason, feedback=feedback, comment=comment
+    )

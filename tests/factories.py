@@ -196,6 +196,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     stripe_subscription_id = factory.Sequence(lambda n: f"sub_factory_{n}")
     stripe_customer_id = factory.Sequence(lambda n: f"cus_factory_{n}")
     current_period_end = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+    started_at = factory.LazyFunction(timezone.now)
 
 
 class CampaignFactory(factory.django.DjangoModelFactory):

@@ -39,8 +39,8 @@ def campaign_progress(now, *, through=""):
     until = Coalesce(OuterRef(f"{through}deadline"), Value(now + timedelta(days=1)))
     members = (
         Membership.objects.active(now)
-        .filter(kind=Membership.Kind.SUBSCRIPTION, created__gte=starts)
-        .exclude(created__gte=until)
+        .filter(kind=Membership.Kind.SUBSCRIPTION, started_at__gte=starts)
+        .exclude(started_at__gte=until)
         .order_by()
         .values(group=Value(1))
         .annotate(count=Count("pk"))

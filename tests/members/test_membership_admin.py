@@ -50,10 +50,13 @@ def test_a_manager_grants_a_complimentary_membership_with_an_end_date(client, me
     assert missing_end.status_code == 200
     assert not Membership.objects.exists()
 
+    granted_from = timezone.now()
     response = client.post("/admin/members/membership/add/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     membership = Membership.objects.get()
     assert (membership.kind, membership.status) == ("complimentary", "complimentary")
+    # It started when it was granted (the dashboard counts it in that month).
+    assert granted_from <= membership.started_at <= timezone.now()
     assert is_member(reader)
 
 

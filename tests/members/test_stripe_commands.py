@@ -4,7 +4,7 @@ The fake sends no webhooks here (`webhook_url=None`): for `stripe_reconcile` tha
 missed them all, which is exactly what the command repairs.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -415,6 +415,49 @@ def test_reconcile_ends_a_membership_canceled_while_webhooks_were_down(stripe_ap
     )
     assert Membership.objects.get().status == "canceled"
     assert not is_member(user)
+
+
+def test_reconcile_dates_existing_memberships_from_stripes_start(stripe_api, monthly):
+    # Rows written before the start was stored hold a guess: the day they were written.
+    user = UserFactory(email="old.member@example.com")
+    sub = join(stripe_api, user, monthly)["subscription"]
+    run("stripe_reconcile")
+    guess = timezone.now() - timedelta(days=400)
+    Membership.objects.update(started_at=guess)
+    start = stripe_api.get(sub)["start_date"]
+
+    output = run("stripe_reconcile")
+
+    membership = Membership.objects.get()
+    assert membership.started_at == datetime.fromtimestamp(start, tz=UTC)
+    started = timezone.localtime(membership.started_at).date().isoformat()
+    assert (
+        f"membership {sub} of old.member@example.com: started "
+        f"{timezone.localtime(guess).date().isoformat()} → {started}" in output
+    )
+    assert "Repaired 1: 1 membership." in output
+    assert "nothing to repair" in run("stripe_reconcile")
+
+
+def test_reconcile_records_why_a_member_left_while_webhooks_were_down(stripe_api, monthly):
+    user = UserFactory(email="leaver@example.com")
+    sub = join(stripe_api, user, monthly)["subscription"]
+    run("stripe_reconcile")
+    stripe_api.cancel_subscription(sub, feedback="too_expensive", comment="Prices went up.\n" * 9)
+
+    output = run("stripe_reconcile")
+
+    membership = Membership.objects.get()
+    assert (membership.cancellation_reason, membership.cancellation_feedback) == (
+        "cancellation_requested",
+        "too_expensive",
+    )
+    assert membership.cancellation_comment == ("Prices went up.\n" * 9).strip()
+    assert "cancellation reason none → cancellation_requested" in output
+    assert "feedback none → too_expensive" in output
+    # The report shows the start of a long comment, on one line.
+    shown = "comment none → " + ("Prices went up. " * 4)[:59] + "…\n"
+    assert shown in output
 
 
 def test_reconcile_records_a_missed_renewal_and_the_new_period(stripe_api, monthly):

@@ -52,16 +52,35 @@ EFFECTS = {
     # membership is granted (and staff are alerted).
     "checkout.session.completed--subscription-mode.data.json": {},
     "customer.subscription.created.json": {
-        "Membership": {"status": "active", "current_period_end": at(2022, 4, 26, 18, 41, 50)}
+        "Membership": {
+            "status": "active",
+            "current_period_end": at(2022, 4, 26, 18, 41, 50),
+            "started_at": at(2022, 3, 26, 18, 41, 50),
+        }
     },
     "customer.subscription.updated.json": {
-        "Membership": {"status": "active", "current_period_end": at(2022, 4, 26, 18, 41, 45)}
+        "Membership": {
+            "status": "active",
+            "current_period_end": at(2022, 4, 26, 18, 41, 45),
+            "started_at": at(2022, 3, 26, 18, 41, 45),
+        }
     },
     "customer.subscription.updated--expanded-latest-invoice.data.json": {
-        "Membership": {"status": "canceled", "ended_at": at(2017, 2, 23, 17, 47, 49)}
+        # An old layout without `start_date`: the subscription's creation is its start.
+        "Membership": {
+            "status": "canceled",
+            "ended_at": at(2017, 2, 23, 17, 47, 49),
+            "started_at": at(2016, 6, 24, 15, 45, 24),
+        }
     },
     "customer.subscription.deleted.json": {
-        "Membership": {"status": "canceled", "ended_at": at(2022, 3, 26, 18, 41, 37)}
+        # Recorded before Stripe had `cancellation_details`: no reason is made up.
+        "Membership": {
+            "status": "canceled",
+            "ended_at": at(2022, 3, 26, 18, 41, 37),
+            "started_at": at(2022, 3, 26, 18, 41, 36),
+            "cancellation_reason": "",
+        }
     },
     # Acknowledged without a handler.
     "customer.subscription.trial_will_end.json": {},

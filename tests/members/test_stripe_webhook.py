@@ -728,8 +728,12 @@ def test_a_chargeback_at_stripe_flags_the_member_and_mails_staff(
     assert user.payment_disputed_at is not None
     assert Payment.objects.get().status == "disputed"
     alerts = [email for email in mailoutbox if email.to == staff_alerts]
-    assert [email.subject for email in alerts] == ["[The Highland Courier] A payment is disputed"]
-    assert "tamar@example.com" in alerts[0].body
+    # Every event came twice: each piece of news once.
+    assert [email.subject for email in alerts] == [
+        "[The Highland Courier] A new member",
+        "[The Highland Courier] A payment is disputed",
+    ]
+    assert "tamar@example.com" in alerts[1].body
 
 
 def test_a_member_on_a_stripe_price_since_replaced_keeps_the_plan(client):

@@ -39,7 +39,10 @@ def shown(value):
         return timezone.localtime(value).date().isoformat()
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return "none" if value in (None, "") else str(value)
+    if value in (None, ""):
+        return "none"
+    value = " ".join(str(value).split())  # a member's comment: one line, and not all of it
+    return value if len(value) <= 60 else value[:59] + "…"
 
 
 # What the report compares before and after a handler runs, with the words it uses.
@@ -50,6 +53,10 @@ MEMBERSHIP_FIELDS = {
     "cancel_at_period_end": "cancels at period end",
     "canceled_at": "canceled at",
     "ended_at": "ended at",
+    "started_at": "started",
+    "cancellation_reason": "cancellation reason",
+    "cancellation_feedback": "feedback",
+    "cancellation_comment": "comment",
     "user": "user",
     "stripe_customer_id": "customer",
 }

@@ -17,6 +17,12 @@ from tqdm import tqdm
 
 from newsroom.demo.fundraising import create_demo_blocks
 from newsroom.demo.membership import create_demo_plans
+from newsroom.demo.membership_history import (
+    HistoryError,
+    build_membership_history,
+    has_membership_history,
+    remove_membership_history,
+)
 from newsroom.demo.pages import create_demo_pages, describe_authors, pin_home_stories
 from newsroom.demo.pictures import (
     PHOTOGRAPHERS,
@@ -118,6 +124,7 @@ class Command(BaseCommand):
         blocks = create_demo_blocks()
         if blocks and verbosity >= 1:
             self.stdout.write(f"Fundraiser blocks: {', '.join(block.name for block in blocks)}.")
+        self.build_membership_history(seed)
         pictures = self.build_pictures()
         existing = Article.objects.count()
         # Mixing in the number of articles already there keeps a second run from repeating the
@@ -143,8 +150,24 @@ class Command(BaseCommand):
                 )
             )
 
+    def build_membership_history(self, seed):
+        """A year of members, payments and gifts for the membership dashboard, once: a second
+        run keeps the history there (`manage.py demo_membership_history --reset` rebuilds it)."""
+        if has_membership_history():
+            return
+        try:
+            summary = build_membership_history(seed=seed)
+        except HistoryError as error:
+            if self.verbosity >= 1:
+                self.stdout.write(f"Membership history: not written. {error}")
+            return
+        if self.verbosity >= 1:
+            self.stdout.write(f"Membership history over 12 months: {summary}.")
+
     def reset(self):
-        """Delete every article, and the pictures, authors and taxonomy this command makes."""
+        """Delete every article, the pictures, authors and taxonomy this command makes, and
+        the demo membership history."""
+        remove_membership_history()
         pictures = [
             image
             for image in Image.objects.filter(file__contains="demo-")
