@@ -354,3 +354,67 @@ def test_the_whole_dashboard_takes_the_same_queries_for_10_and_100_members():
     members(90)
     assert queries() == with_10 <= 12
     assert reporting.dashboard(NOW).paying_now == 100
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """The page's figures as of NOW, the fixed history's present."""
+    real = reporting.dashboard
+    monkeypatch.setattr(reporting, "dashboard", lambda now=None: real(NOW))
+
+
+@pytest.mark.parametrize("persona", ["membership_manager", "superuser"])
+def test_managers_see_the_figures_the_charts_and_the_definitions(
+    client, history, frozen, persona, request
+):
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Membership dashboard" in page
+    assert "€15" in page and "$21" in page  # MRR
+    assert "March 2026" in page and "December 2025" in page
+    assert "37.5%" in page  # March's churn: 3 of 8
+    assert "€110" in page  # January's EUR revenue in all: €85 + €25
+    assert "Spring drive" in page and "Collective fundraiser inline" in page
+    assert "How these figures are counted" in page
+    assert page.count('role="img"') == 3  # members, revenue in EUR, revenue in USD
+    assert 'aria-labelledby="chart-members-title chart-members-desc"' in page
+    assert '<title id="chart-members-title">New and cancelled members per month</title>' in page
+    assert "<script" not in page.split('id="content-main"')[1]
+
+
+def test_the_page_is_in_the_reader_s_language_and_its_charts_keep_svg_numbers(
+    client, history, frozen, membership_manager
+):
+    client.force_login(membership_manager)
+    page = client.get(f"/ru{URL}").content.decode()
+    assert "Март 2026" in page
+    assert "15 €" in page.replace("\xa0", " ")
+    svg = page.split('<svg class="members-chart"', 1)[1].split("</svg>", 1)[0]
+    coordinates = [value.split('"')[0] for value in svg.split(' x="')[1:]]
+    # Coordinates keep their decimal point in Russian (whose decimal separator is a comma).
+    assert any("." in value for value in coordinates)
+    assert not any("," in value for value in coordinates)
+
+
+@pytest.mark.parametrize("persona", ["editor", "contributor"])
+def test_editors_and_contributors_may_not_see_the_dashboard(client, persona, request):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get(URL).status_code == 403
+    index = client.get("/admin/").content.decode()
+    assert URL not in index
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_the_dashboard_is_linked_from_the_admin_index_and_the_membership_list(
+    client, membership_manager
+):
+    client.force_login(membership_manager)
+    assert URL in client.get("/admin/").content.decode()
+    assert URL in client.get("/admin/members/membership/").content.decode()
