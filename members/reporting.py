@@ -466,3 +466,20 @@ def _conversions(since, now):
                 setattr(campaign, key, getattr(campaign, key) + value)
     blocks.sort(key=lambda block: (-block.conversions, block.name))
     return blocks, sorted(campaigns.values(), key=lambda c: (-c.conversions, c.name))
+
+
+def started_and_ended(since, until):
+    """How many subscriptions started, and how many ended, between `since` and `until` (never
+    started ones left out; one query)."""
+    return (
+        Membership.objects.subscriptions()
+        .exclude(status__in=NEVER_STARTED)
+        .filter(
+            Q(started_at__gte=since, started_at__lte=until)
+            | Q(ended_at__gte=since, ended_at__lte=until)
+        )
+        .aggregate(
+            new=Count("pk", filter=Q(started_at__gte=since, started_at__lte=until)),
+            cancelled=Count("pk", filter=Q(ended_at__gte=since, ended_at__lte=until)),
+        )
+    )
