@@ -281,33 +281,32 @@ def _active_now(now):
 def mrr(now):
     """Monthly recurring revenue per currency at `now`, in minor units (a Decimal: a yearly
     price counts a twelfth): over subscriptions paying now, the amount of each one's latest
-    membership payment, or its price's amount when it has none yet (two queries)."""
-    year = Q(membership__price__interval=Price.Interval.YEAR)
-    latest = (
-        Payment.objects.filter(membership=OuterRef("pk"), kind=Payment.Kind.MEMBERSHIP)
-        .order_by("-paid_at", "-pk")
-        .values("pk")[:1]
-    )
-    last_payments = (
-        Payment.objects.filter(pk__in=paying(now).annotate(last=Subquery(latest)).values("last"))
-        .order_by()
-        .values("currency")
-        .annotate(monthly=Sum("amount", filter=~year), yearly=Sum("amount", filter=year))
-    )
-    unpaid = (
+    membership payment, or its price's amount when it has none yet (one query, grouped by
+    currency and interval; each subscription's latest payment is one index lookup)."""
+    latest = Payment.objects.filter(
+        membership=OuterRef("pk"), kind=Payment.Kind.MEMBERSHIP
+    ).order_by("-paid_at", "-pk")
+    rows = (
         paying(now)
-        .exclude(payments__kind=Payment.Kind.MEMBERSHIP)
-        .order_by()
-        .values(currency=F("price__currency"))
         .annotate(
-            monthly=Sum("price__amount", filter=~Q(price__interval=Price.Interval.YEAR)),
-            yearly=Sum("price__amount", filter=Q(price__interval=Price.Interval.YEAR)),
+            last_amount=Subquery(latest.values("amount")[:1]),
+            last_currency=Subquery(latest.values("currency")[:1]),
         )
+        .order_by()
+        .values("last_currency", "price__currency", "price__interval")
+        .annotate(paid=Sum("last_amount"), listed=Sum("price__amount"))
     )
     totals = {}
-    for row in [*last_payments, *unpaid]:
-        amount = Decimal(row["monthly"] or 0) + Decimal(row["yearly"] or 0) / 12
-        totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + amount
+    for row in rows:
+        # Without a payment (no currency of its own), a subscription counts its price.
+        if row["last_currency"] is None:
+            currency, amount = row["price__currency"], row["listed"]
+        else:
+            currency, amount = row["last_currency"], row["paid"]
+        amount = Decimal(amount)
+        if row["price__interval"] == Price.Interval.YEAR:
+            amount /= 12
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
     return dict(sorted(totals.items()))
 
 
@@ -372,20 +371,19 @@ def _counts(counts, labels):
 def _paying_at_starts(starts, months):
     """For each month, the subscriptions paying at its first instant: started before it, not
     ended by then, and with a membership payment before it (one query: each subscription's
-    first payment is looked up once, then counted against every month's start)."""
-    first_paid = (
-        Payment.objects.filter(membership=OuterRef("pk"), kind=Payment.Kind.MEMBERSHIP)
-        .order_by()
-        .values("membership")
-        .annotate(first=Min("paid_at"))
-        .values("first")
-    )
+    first payment is found once, by a join grouped per subscription, then counted against
+    every month's start)."""
     candidates = (
         Membership.objects.subscriptions()
         .filter(started_at__lt=starts[-1])
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=starts[0]))
         .exclude(status__in=NEVER_STARTED)
-        .annotate(first_paid=Subquery(first_paid))
+        .annotate(
+            first_paid=Min(
+                "payments__paid_at",
+                filter=Q(payments__kind=Payment.Kind.MEMBERSHIP, payments__paid_at__lt=starts[-1]),
+            )
+        )
     )
     counts = candidates.aggregate(
         **{
