@@ -375,6 +375,7 @@ def test_managers_see_the_figures_the_charts_and_the_definitions(
     assert "€15" in page and "$21" in page  # MRR
     assert "March 2026" in page and "December 2025" in page
     assert "37.5%" in page  # March's churn: 3 of 8
+    assert "14.3%" in page  # February's: 1 of 7, rounded
     assert "€110" in page  # January's EUR revenue in all: €85 + €25
     assert "Spring drive" in page and "Collective fundraiser inline" in page
     assert "How these figures are counted" in page
@@ -390,6 +391,7 @@ def test_the_page_is_in_the_reader_s_language_and_its_charts_keep_svg_numbers(
     client.force_login(membership_manager)
     page = client.get(f"/ru{URL}").content.decode()
     assert "Март 2026" in page
+    assert "37,5%" in page
     assert "15 €" in page.replace("\xa0", " ")
     svg = page.split('<svg class="members-chart"', 1)[1].split("</svg>", 1)[0]
     coordinates = [value.split('"')[0] for value in svg.split(' x="')[1:]]
