@@ -1,8 +1,11 @@
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, Value, When
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -233,6 +236,19 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        from .dashboard import dashboard_view
+
+        # Before the model's own patterns, whose "<object_id>/" would answer first.
+        return [
+            path(
+                "dashboard/",
+                self.admin_site.admin_view(partial(dashboard_view, admin_site=self.admin_site)),
+                name="members_dashboard",
+            ),
+            *super().get_urls(),
+        ]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
