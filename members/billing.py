@@ -342,6 +342,20 @@ def cancel_at_period_end(subscription_id, *, staff_email, attempt):
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
 
 
+def refund_target(payment):
+    """What Stripe refunds `payment` by: {"payment_intent": id} or {"charge": id}; None when
+    neither is known here."""
+    # A one-off gift's Stripe id is its payment intent.
+    payment_intent = payment.stripe_payment_intent_id or (
+        payment.stripe_id if payment.stripe_id.startswith("pi_") else None
+    )
+    if payment_intent:
+        return {"payment_intent": payment_intent}
+    if payment.stripe_charge_id:
+        return {"charge": payment.stripe_charge_id}
+    return None
+
+
 def refund_payment(payment, amount, reason, attempt, *, staff_email=""):
     """Refund `amount` minor units of `payment` through Stripe, for `reason` (one of
     REFUND_REASONS). The Payment row is not changed here: Stripe's `charge.refunded` brings the
@@ -358,14 +372,9 @@ def refund_payment(payment, amount, reason, attempt, *, staff_email=""):
         "reason": reason,
         "metadata": {"newsroom_payment": payment.stripe_id, "refunded_by": staff_email},
     }
-    # A one-off gift's Stripe id is its payment intent.
-    payment_intent = payment.stripe_payment_intent_id or (
-        payment.stripe_id if payment.stripe_id.startswith("pi_") else None
-    )
-    if payment_intent:
-        params["payment_intent"] = payment_intent
-    elif payment.stripe_charge_id:
-        params["charge"] = payment.stripe_charge_id
+    target = refund_target(payment)
+    if target:
+        params.update(target)
     else:
         raise StripeRefused(
             gettext(

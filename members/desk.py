@@ -105,11 +105,7 @@ def refund_problem(payment):
         )
     if payment.status == Payment.Status.REFUNDED or payment.amount_refunded >= payment.amount:
         return _("This payment has already been refunded in full.")
-    if not (
-        payment.stripe_payment_intent_id
-        or payment.stripe_charge_id
-        or payment.stripe_id.startswith("pi_")
-    ):
+    if billing.refund_target(payment) is None:
         return _(
             "Stripe's payment intent or charge of this payment is not known here: refund it in "
             "Stripe's dashboard."

@@ -15,7 +15,7 @@ from members import billing
 from members.models import Customer, MemberNote, Membership, Payment
 from tests.factories import MembershipFactory, UserFactory
 from tests.html import form_data, parse, visible_text
-from tests.members.stripe_events import join_at, plan_price_at
+from tests.members.stripe_events import give_at, join_at, plan_price_at
 
 pytestmark = pytest.mark.django_db
 
@@ -718,6 +718,43 @@ def test_a_refund_asked_here_arrives_through_the_webhook(client, membership_mana
     )
     entry = LogEntry.objects.filter(object_id=str(payment.pk)).latest("pk")
     assert (entry.user, entry.action_flag) == (membership_manager, CHANGE)
+
+
+@pytest.mark.parametrize(
+    ("ids", "target"),
+    [
+        (
+            {"stripe_payment_intent_id": "pi_1", "stripe_charge_id": "ch_1"},
+            {"payment_intent": "pi_1"},
+        ),
+        ({"stripe_charge_id": "ch_1"}, {"charge": "ch_1"}),
+        ({"stripe_id": "pi_gift"}, {"payment_intent": "pi_gift"}),
+        ({}, None),
+    ],
+)
+def test_a_refund_names_the_payment_intent_else_the_charge(ids, target):
+    payment = Payment(**{"stripe_id": "in_1", **ids})
+    assert billing.refund_target(payment) == target
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_one_off_gift_is_refunded_by_its_payment_intent(client, membership_manager, fake_stripe):
+    session_id = give_at(fake_stripe, "giver@example.com", amount=2000)
+    settle(fake_stripe)
+    payment = Payment.objects.get()
+    assert payment.stripe_id == fake_stripe.get(session_id)["payment_intent"]
+    client.force_login(membership_manager)
+    data = form_data(client.get(refund_url(payment)), "desk-form")
+    assert data["amount"] == ["20.00"]
+
+    response = client.post(refund_url(payment), data)
+
+    assert response["Location"] == f"{ADMIN}/payment/{payment.pk}/change/"
+    [refund] = refunds_at(fake_stripe)
+    assert (refund["payment_intent"], refund["amount"]) == (payment.stripe_id, 2000)
+    settle(fake_stripe)
+    payment.refresh_from_db()
+    assert (payment.status, payment.amount_refunded) == ("refunded", 2000)
 
 
 @pytest.mark.django_db(transaction=True)
