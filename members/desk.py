@@ -26,6 +26,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -57,6 +58,11 @@ CANCELLABLE_STATUSES = [
 
 def _day(value):
     return date_format(timezone.localtime(value), "j F Y") if value else ""
+
+
+def _iso_day(value):
+    """The day as the admin log records it, whatever the language of the person acting."""
+    return timezone.localtime(value).date().isoformat() if value else "?"
 
 
 def _require(request, permission):
@@ -161,7 +167,7 @@ def member_page_context(request, membership):
         "member": user,
         "payment_rows": rows,
         "more_payments_url": (
-            reverse("admin:members_payment_changelist") + "?" + f"user__id__exact={user.pk}"
+            f"{reverse('admin:members_payment_changelist')}?user__id__exact={user.pk}"
             if len(payments) > PAYMENTS_SHOWN
             else None
         ),
@@ -254,9 +260,14 @@ class ExtendForm(forms.Form):
         help_text=gettext_lazy("The last day of the membership."),
     )
 
+    # The end date the page showed: a second press of the button, or a colleague's extension
+    # meanwhile, finds another end and is refused instead of extending twice.
+    shown_end = forms.CharField(widget=forms.HiddenInput, required=False)
+
     def __init__(self, *args, membership, **kwargs):
         super().__init__(*args, **kwargs)
         self.membership = membership
+        self.fields["shown_end"].initial = membership.complimentary_until.isoformat()
 
     def base(self):
         """Where an extension starts: the current end, or now if that is past."""
@@ -267,6 +278,14 @@ class ExtendForm(forms.Form):
         months, until = cleaned.get("months"), cleaned.get("until")
         if self.errors:
             return cleaned
+        if cleaned.get("shown_end") != self.membership.complimentary_until.isoformat():
+            raise forms.ValidationError(
+                _(
+                    "This membership's end date changed since the page was shown (to %(day)s): "
+                    "check it, then extend again if needed."
+                )
+                % {"day": _day(self.membership.complimentary_until)}
+            )
         if (months is None) == (until is None):
             raise forms.ValidationError(_("Choose a number of months or a date (one of them)."))
         if months is not None:
@@ -291,7 +310,16 @@ class ExtendForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def extend(request, pk, *, model_admin):
     _require(request, "members.change_membership")
-    membership = get_object_or_404(Membership.objects.select_related("user", "plan"), pk=pk)
+    with transaction.atomic():
+        # Locked while the form compares the end date it showed with the stored one.
+        membership = get_object_or_404(
+            Membership.objects.select_for_update(of=("self",)).select_related("user", "plan"),
+            pk=pk,
+        )
+        return _extend(request, membership, model_admin)
+
+
+def _extend(request, membership, model_admin):
     if membership.kind != Membership.Kind.COMPLIMENTARY:
         messages.error(
             request,
@@ -302,10 +330,11 @@ def extend(request, pk, *, model_admin):
     if request.method == "POST" and form.is_valid():
         membership.complimentary_until = form.cleaned_data["new_end"]
         membership.save(update_fields=["complimentary_until", "updated"])
-        until = _day(membership.complimentary_until)
-        model_admin.log_change(request, membership, f"Extended until {until}.")
+        until = membership.complimentary_until
+        model_admin.log_change(request, membership, f"Extended until {_iso_day(until)}.")
         messages.success(
-            request, _("The complimentary membership now runs until %(day)s.") % {"day": until}
+            request,
+            _("The complimentary membership now runs until %(day)s.") % {"day": _day(until)},
         )
         return redirect(_membership_page(membership))
     return _page(
@@ -349,7 +378,8 @@ def cancel_at_period_end(request, pk, *, model_admin):
             model_admin.log_change(
                 request,
                 membership,
-                f"Asked Stripe to cancel the subscription at period end ({ends}).",
+                "Asked Stripe to cancel the subscription at period end "
+                f"({_iso_day(membership.current_period_end)}).",
             )
             messages.success(
                 request,

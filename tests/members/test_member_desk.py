@@ -260,6 +260,12 @@ def test_granting_a_complimentary_membership_records_its_start_and_is_logged(
     )
 
 
+def extend_form(client, membership, **fields):
+    """The extension form as its page shows it, with `fields` filled in."""
+    data = form_data(client.get(action_url(membership, "extend")), "desk-form")
+    return {**data, **{name: [value] for name, value in fields.items()}}
+
+
 def test_a_complimentary_membership_is_extended_by_months_from_its_end(client, membership_manager):
     end = timezone.now().replace(microsecond=0) + timedelta(days=10)
     membership = complimentary(until=end)
@@ -269,7 +275,9 @@ def test_a_complimentary_membership_is_extended_by_months_from_its_end(client, m
     form = client.get(extend)
     assert form.status_code == 200
 
-    response = client.post(extend, {"months": "3", "until": ""})
+    data = form_data(form, "desk-form")
+    data["months"] = ["3"]
+    response = client.post(extend, data)
 
     assert response.status_code == 302
     membership.refresh_from_db()
@@ -277,13 +285,14 @@ def test_a_complimentary_membership_is_extended_by_months_from_its_end(client, m
     assert membership.complimentary_until - end < timedelta(days=93)
     assert membership.complimentary_until.day == end.day or end.day > 28
     [message] = logged(membership, membership_manager)
-    assert message.startswith("Extended until ")
+    day = timezone.localtime(membership.complimentary_until).date().isoformat()
+    assert message == f"Extended until {day}."
 
 
 def test_an_ended_complimentary_membership_is_extended_from_today(client, membership_manager):
     membership = complimentary(until=timezone.now() - timedelta(days=100))
     client.force_login(membership_manager)
-    client.post(action_url(membership, "extend"), {"months": "1"})
+    client.post(action_url(membership, "extend"), extend_form(client, membership, months="1"))
     membership.refresh_from_db()
     assert timedelta(days=27) < membership.complimentary_until - timezone.now() < timedelta(days=32)
     assert Membership.objects.active().filter(pk=membership.pk).exists()
@@ -293,7 +302,8 @@ def test_a_complimentary_membership_is_extended_until_a_date(client, membership_
     membership = complimentary(until=timezone.now() + timedelta(days=5))
     client.force_login(membership_manager)
     day = (timezone.localdate() + timedelta(days=200)).isoformat()
-    assert client.post(action_url(membership, "extend"), {"until": day}).status_code == 302
+    data = extend_form(client, membership, until=day)
+    assert client.post(action_url(membership, "extend"), data).status_code == 302
     membership.refresh_from_db()
     assert timezone.localtime(membership.complimentary_until).date().isoformat() == day
     assert logged(membership, membership_manager)[0].startswith("Extended until")
@@ -315,12 +325,31 @@ def test_bad_extensions_are_refused_and_change_nothing(client, membership_manage
     end = timezone.now() + timedelta(days=10)
     membership = complimentary(until=end)
     client.force_login(membership_manager)
-    response = client.post(action_url(membership, "extend"), data)
+    response = client.post(
+        action_url(membership, "extend"), extend_form(client, membership, **data)
+    )
     assert response.status_code == 200
     assert error in visible_text(response)
     membership.refresh_from_db()
     assert membership.complimentary_until == end
     assert not LogEntry.objects.exists()
+
+
+def test_a_second_press_of_extend_does_not_extend_twice(client, membership_manager):
+    end = timezone.now().replace(microsecond=0) + timedelta(days=10)
+    membership = complimentary(until=end)
+    client.force_login(membership_manager)
+    data = extend_form(client, membership, months="12")
+
+    first = client.post(action_url(membership, "extend"), data)
+    second = client.post(action_url(membership, "extend"), data)
+
+    assert first.status_code == 302
+    assert second.status_code == 200
+    assert "end date changed since the page was shown" in visible_text(second)
+    membership.refresh_from_db()
+    assert timedelta(days=360) < membership.complimentary_until - end < timedelta(days=370)
+    assert len(logged(membership, membership_manager)) == 1
 
 
 def test_a_subscription_is_not_extended_here(client, membership_manager):
