@@ -1,17 +1,17 @@
-from functools import partial
+import functools
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, Value, When
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
-from . import access
+from . import access, desk
 from .models import (
     Customer,
     Donation,
@@ -181,6 +181,18 @@ STRIPE_MEMBERSHIP_FIELDS = [
     "ended_at",
     "stripe_updated",
 ]
+CANCELLATION_FIELDS = ["cancellation_reason", "cancellation_feedback", "cancellation_comment"]
+
+
+def desk_url(model_admin, route, view, name):
+    """An action of the membership desk (members.desk) under the admin: staff only, with the
+    admin's CSP; the view checks its own permission."""
+    opts = model_admin.opts
+    return path(
+        route,
+        model_admin.admin_site.admin_view(functools.partial(view, model_admin=model_admin)),
+        name=f"{opts.app_label}_{opts.model_name}_{name}",
+    )
 
 
 class ComplimentaryMembershipForm(forms.ModelForm):
@@ -200,7 +212,10 @@ class ComplimentaryMembershipForm(forms.ModelForm):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     """Subscriptions mirror Stripe and are read-only here; complimentary memberships are
-    granted by adding one, and ended early by moving their end date."""
+    granted by adding one, extended, or ended early by moving their end date.
+
+    A membership's page is the member's page for the membership desk: their payments, other
+    memberships and notes, links to Stripe, and the desk's actions (members.desk)."""
 
     list_display = ["user", "plan", "kind", "status", "current_period_end", "complimentary_until"]
     list_filter = ["kind", "status", "plan"]
@@ -208,6 +223,35 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "plan"]
     autocomplete_fields = ["user"]
     readonly_fields = ["created", "updated"]
+    change_form_template = "admin/members/membership/change_form.html"
+
+    def get_urls(self):
+        from .dashboard import dashboard_view
+
+        # Before the model's own patterns, whose "<object_id>/" would answer first.
+        return [
+            path(
+                "dashboard/",
+                self.admin_site.admin_view(
+                    functools.partial(dashboard_view, admin_site=self.admin_site)
+                ),
+                name="members_dashboard",
+            ),
+            desk_url(self, "<int:pk>/note/", desk.add_note, "note"),
+            desk_url(self, "<int:pk>/extend/", desk.extend, "extend"),
+            desk_url(self, "<int:pk>/cancel/", desk.cancel_at_period_end, "cancel"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            context.update(desk.member_page_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @staticmethod
+    def cancellation_fields(obj):
+        """Why it was cancelled, shown once Stripe has said."""
+        return [field for field in CANCELLATION_FIELDS if getattr(obj, field)]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -218,15 +262,29 @@ class MembershipAdmin(admin.ModelAdmin):
         if obj is None:
             return ["user", "plan", "complimentary_until"]
         if obj.kind == Membership.Kind.COMPLIMENTARY:
-            return ["user", "plan", "complimentary_until", "created", "updated"]
-        return ["user", *STRIPE_MEMBERSHIP_FIELDS, "created", "updated"]
+            return ["user", "plan", "complimentary_until", "started_at", "created", "updated"]
+        return [
+            "user",
+            *STRIPE_MEMBERSHIP_FIELDS,
+            "started_at",
+            *self.cancellation_fields(obj),
+            "created",
+            "updated",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         if obj.kind == Membership.Kind.COMPLIMENTARY:
-            return ["user", "created", "updated"]
-        return ["user", *STRIPE_MEMBERSHIP_FIELDS, "created", "updated"]
+            return ["user", "started_at", "created", "updated"]
+        return [
+            "user",
+            *STRIPE_MEMBERSHIP_FIELDS,
+            "started_at",
+            *self.cancellation_fields(obj),
+            "created",
+            "updated",
+        ]
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -236,19 +294,6 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def get_urls(self):
-        from .dashboard import dashboard_view
-
-        # Before the model's own patterns, whose "<object_id>/" would answer first.
-        return [
-            path(
-                "dashboard/",
-                self.admin_site.admin_view(partial(dashboard_view, admin_site=self.admin_site)),
-                name="members_dashboard",
-            ),
-            *super().get_urls(),
-        ]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -296,13 +341,24 @@ class DonationAdmin(ReadOnlyAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    """Money received, as Stripe reported it: read-only (refunds are made in Stripe)."""
+    """Money received, as Stripe reported it: read-only. A refund is asked of Stripe from the
+    payment's page (members.desk.refund) and recorded when Stripe's event arrives."""
 
     list_display = ["paid_at", "stripe_id", "user", "kind", "money", "status"]
     list_select_related = ["user"]
     list_filter = ["kind", "status", "currency"]
     search_fields = ["stripe_id", "stripe_charge_id", "stripe_payment_intent_id", "user__email"]
     date_hierarchy = "paid_at"
+    change_form_template = "admin/members/payment/change_form.html"
+
+    def get_urls(self):
+        return [desk_url(self, "<int:pk>/refund/", desk.refund, "refund"), *super().get_urls()]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and request.user.has_perm("members.refund_payment"):
+            if desk.refund_problem(obj) is None:
+                context["refund_url"] = reverse("admin:members_payment_refund", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(StripeEvent)

@@ -1,7 +1,7 @@
 """Stripe: the only module that imports its SDK.
 
 The client, the webhook's signature check, customers, Checkout and Customer Portal sessions,
-cancellations, the catalogue calls of `stripe_setup` and the listings of `stripe_reconcile`.
+cancellations, the membership desk's refunds and links to Stripe's Dashboard, the catalogue calls of `stripe_setup` and the listings of `stripe_reconcile`.
 What comes back is plain data (dicts), and every failure of Stripe's is raised as one of the
 `BillingError`s below, which say what went wrong and what to do.
 
@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import time
 
 import stripe
@@ -53,6 +54,11 @@ class StripeKeyRefused(StripeUnavailable):
 
 class StripeUnreachable(StripeUnavailable):
     """Stripe could not be reached."""
+
+
+class StripeRefused(BillingError):
+    """Stripe declined to do what was asked (a refund of more than is left, say); the message
+    says why in words for the membership desk."""
 
 
 class NoBillingAccount(Exception):
@@ -307,6 +313,113 @@ def cancel_subscriptions(user):
             current = stripe_client.v1.subscriptions.retrieve(subscription_id)
             if current["status"] not in Membership.TERMINAL_STATUSES:
                 raise
+
+
+def cancel_at_period_end(subscription_id, *, staff_email, attempt):
+    """Ask Stripe to end a subscription at the end of the period already paid for, on the
+    member's behalf (the membership desk). The membership row is not changed here: Stripe's
+    `customer.subscription.updated` brings the change, as for a cancellation in the portal.
+
+    `attempt` identifies one confirmation page: pressing twice sends the same idempotency key.
+    """
+    params = {
+        "cancel_at_period_end": True,
+        "cancellation_details": {
+            "comment": f"Cancelled by {staff_email} from the membership desk",
+        },
+    }
+    key = idempotency_key("cancel-at-period-end", subscription_id, attempt, params=params)
+    with _stripe_errors():
+        return (
+            client()
+            .v1.subscriptions.update(
+                subscription_id, params=params, options={"idempotency_key": key}
+            )
+            .to_dict()
+        )
+
+
+# Stripe's own reasons for a refund, as its API names them.
+REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
+
+
+def refund_target(payment):
+    """What Stripe refunds `payment` by: {"payment_intent": id} or {"charge": id}; None when
+    neither is known here."""
+    # A one-off gift's Stripe id is its payment intent.
+    payment_intent = payment.stripe_payment_intent_id or (
+        payment.stripe_id if payment.stripe_id.startswith("pi_") else None
+    )
+    if payment_intent:
+        return {"payment_intent": payment_intent}
+    if payment.stripe_charge_id:
+        return {"charge": payment.stripe_charge_id}
+    return None
+
+
+def refund_payment(payment, amount, reason, attempt, *, staff_email=""):
+    """Refund `amount` minor units of `payment` through Stripe, for `reason` (one of
+    REFUND_REASONS). The Payment row is not changed here: Stripe's `charge.refunded` brings the
+    refund through the webhook, like one made in the Dashboard.
+
+    `attempt` identifies one confirmation page: a double-click sends the same idempotency key
+    (made of the payment, the attempt, the amount and the reason) and refunds once.
+    Raises StripeRefused when Stripe declines (already refunded, more than is left).
+    """
+    if reason not in REFUND_REASONS:
+        raise ValueError(f"Unknown refund reason {reason!r}.")
+    params = {
+        "amount": amount,
+        "reason": reason,
+        "metadata": {"newsroom_payment": payment.stripe_id, "refunded_by": staff_email},
+    }
+    target = refund_target(payment)
+    if target:
+        params.update(target)
+    else:
+        raise StripeRefused(
+            gettext(
+                "This payment names no Stripe payment intent or charge here: refund it in "
+                "Stripe's dashboard."
+            )
+        )
+    key = idempotency_key("refund", payment.stripe_id, attempt, amount, reason)
+    with _stripe_errors():
+        try:
+            refund = client().v1.refunds.create(params=params, options={"idempotency_key": key})
+        except stripe.InvalidRequestError as error:
+            if error.code == "charge_already_refunded":
+                raise StripeRefused(
+                    gettext("Stripe says this payment has already been refunded in full.")
+                ) from error
+            if error.param == "amount":
+                raise StripeRefused(
+                    gettext("Stripe refused the amount: %(reason)s")
+                    % {"reason": error.user_message or error}
+                ) from error
+            if error.code == "charge_disputed":
+                raise StripeRefused(
+                    gettext("Stripe says this payment is disputed: it cannot be refunded.")
+                ) from error
+            raise
+    return refund.to_dict()
+
+
+# Links to Stripe's Dashboard: what it calls each kind of object in its addresses.
+DASHBOARD_KINDS = ("customers", "subscriptions", "payments", "invoices")
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+
+
+def dashboard_url(kind, object_id):
+    """The page of a Stripe object in Stripe's Dashboard, in the key's mode (test pages live
+    under /test/), or None when there is no valid id. Ids come from Stripe, but they are checked
+    all the same before they become part of an address."""
+    if kind not in DASHBOARD_KINDS:
+        raise ValueError(f"Unknown Dashboard page {kind!r}.")
+    if not object_id or not STRIPE_ID.fullmatch(object_id):
+        return None
+    mode = "" if settings.STRIPE_LIVEMODE else "/test"
+    return f"https://dashboard.stripe.com{mode}/{kind}/{object_id}"
 
 
 # The webhook's signature ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ It fakes only what the site uses, one module per resource:
   update; lookup keys).
 - ``checkout.py``: Checkout Sessions (create, list, retrieve) and the hosted Checkout page.
 - ``portal.py``: billing portal sessions (create) and the hosted portal page.
-- ``subscriptions.py``: subscriptions (retrieve, list, cancel) with their renewals, failures and
+- ``subscriptions.py``: subscriptions (retrieve, list, update, cancel) with their renewals, failures and
   ``cancellation_details``; invoices (list, retrieve).
 - ``payments.py``: paying invoices, charges (retrieve, list), refunds (create, retrieve, list),
   disputes (retrieve, list), the hosted invoice and receipt pages.

@@ -14,7 +14,9 @@ API call gave. Scheduling a cancellation at period end sets the reason at once; 
 it.
 
 API: retrieve, list (``status``, default every status but canceled; ``customer``, ``price``,
-``created``), cancel (``cancellation_details[comment|feedback]``); invoices list (``customer``,
+``created``), update (``cancel_at_period_end``, ``cancellation_details[comment|feedback]``,
+``metadata``; other parameters are refused as not faked), cancel
+(``cancellation_details[comment|feedback]``); invoices list (``customer``,
 ``subscription``, ``status``, ``created``) and retrieve. Events: ``customer.subscription.created
 /updated/deleted/paused/resumed``, ``invoice.created/finalized`` and those of the payment.
 """
@@ -22,7 +24,7 @@ API: retrieve, list (``status``, default every status but canceled; ``customer``
 from __future__ import annotations
 
 from . import pages
-from .server import DAY, add_interval, api, invalid, nullable, nulls
+from .server import DAY, add_interval, api, apply_metadata, invalid, nullable, nulls, to_bool
 
 ENDED = ("canceled", "incomplete_expired")
 REASONS = ("cancellation_requested", "payment_failed", "payment_disputed")
@@ -301,6 +303,56 @@ class Subscriptions:
             comment=nullable(details.get("comment")),
             feedback=nullable(details.get("feedback")),
         )
+        return self._expand(self._present(sub), p.get("expand"))
+
+    # What POST /v1/subscriptions/{id} accepts here; Stripe's other update parameters (items,
+    # proration, trials, collection…) are refused as not faked.
+    UPDATABLE = frozenset({"cancel_at_period_end", "cancellation_details", "metadata", "expand"})
+
+    @api("POST", "/v1/subscriptions/{id}", "SubscriptionUpdateParams")
+    def _api_subscription_update(self, p, id):
+        sub = self._get("subscription", id)
+        for key in p:
+            if key not in self.UPDATABLE:
+                raise invalid(key, f"The fake does not support updating {key} of a subscription.")
+        details = p.get("cancellation_details", {})
+        if not isinstance(details, dict):
+            raise invalid("cancellation_details", "Invalid object")
+        if "feedback_option" in details:
+            raise invalid(
+                "cancellation_details[feedback_option]",
+                "The fake does not support feedback_option.",
+            )
+        comment = nullable(details.get("comment"))
+        feedback = nullable(details.get("feedback"))
+        if feedback is not None and feedback not in FEEDBACK:
+            raise invalid(
+                "cancellation_details[feedback]", f"Invalid feedback: must be one of {FEEDBACK}"
+            )
+        if comment is not None and len(comment) > 500:
+            raise invalid(
+                "cancellation_details[comment]", "Comments can have up to 500 characters."
+            )
+        if sub["status"] in ENDED and "cancel_at_period_end" in p:
+            raise invalid(
+                "cancel_at_period_end",
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            )
+        if "cancel_at_period_end" in p:
+            cancel = to_bool(p["cancel_at_period_end"], "cancel_at_period_end")
+            if cancel and not sub["cancel_at_period_end"]:
+                self._schedule_cancel(sub, feedback=feedback, comment=comment)
+                details = {}
+            elif not cancel and sub["cancel_at_period_end"]:
+                self._unschedule_cancel(sub)
+        before = self._present(sub)
+        if "comment" in details:
+            sub["cancellation_details"]["comment"] = comment
+        if "feedback" in details:
+            sub["cancellation_details"]["feedback"] = feedback
+        if "metadata" in p:
+            sub["metadata"] = apply_metadata(sub["metadata"], p["metadata"])
+        self._emit_update("customer.subscription.updated", sub, before)
         return self._expand(self._present(sub), p.get("expand"))
 
     @api("GET", "/v1/subscriptions", "SubscriptionListParams")

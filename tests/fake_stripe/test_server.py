@@ -80,7 +80,7 @@ def test_error_shapes(client, fake):
         lambda c: c.v1.customers.update("cus_1", params={"name": "x"}),
         lambda c: c.v1.customers.search(params={"query": "email:'a@b.c'"}),
         lambda c: c.v1.products.list(),
-        lambda c: c.v1.subscriptions.update("sub_1", params={"cancel_at_period_end": True}),
+        lambda c: c.v1.subscription_items.list(params={"subscription": "sub_1"}),
         lambda c: c.v1.payment_intents.retrieve("pi_1"),
         lambda c: c.v1.invoice_payments.list(),
         lambda c: c.v1.payment_methods.retrieve("pm_1"),
@@ -90,7 +90,7 @@ def test_error_shapes(client, fake):
         "customers.update",
         "customers.search",
         "products.list",
-        "subscriptions.update",
+        "subscription_items.list",
         "payment_intents.retrieve",
         "invoice_payments.list",
         "payment_methods.retrieve",
@@ -347,6 +347,6 @@ def test_parse_params_and_routes():
         "lookup_keys": ["k"],
     }
     api_routes = [route for route in FakeStripe.routes if route.is_api]
-    assert len(api_routes) == 27
+    assert len(api_routes) == 28
     for route in api_routes:
         assert params_class(route.params) is not None, route

@@ -53,6 +53,82 @@ def test_api_cancel_list_and_invoices(client, fake, receiver):
     assert [i.id for i in paid.data] == [other.latest_invoice]
 
 
+def test_api_update_schedules_and_unschedules_the_cancellation(client, fake, receiver):
+    _, monthly, _ = make_plan(client)
+    sub = subscribe(client, fake, monthly)
+    drain(fake, receiver)
+    params = {
+        "cancel_at_period_end": True,
+        "cancellation_details": {"comment": "Cancelled by the desk"},
+    }
+    scheduled = client.v1.subscriptions.update(
+        sub.id, params=params, options={"idempotency_key": "schedule-1"}
+    )
+    period_end = sub["items"].data[0].current_period_end
+    assert scheduled.status == "active" and scheduled.cancel_at_period_end is True
+    assert scheduled.cancel_at == period_end and scheduled.canceled_at
+    assert scheduled.cancellation_details.to_dict() == {
+        "comment": "Cancelled by the desk",
+        "feedback": None,
+        "reason": "cancellation_requested",
+    }
+    fake.wait_for_webhooks()
+    [event] = receiver.events()
+    assert event.type == "customer.subscription.updated"
+    assert event.data.object.cancel_at_period_end is True
+    assert event.data.previous_attributes.cancel_at_period_end is False
+
+    # The same key and parameters again: the first answer, replayed, and no second event.
+    replayed = client.v1.subscriptions.update(
+        sub.id, params=params, options={"idempotency_key": "schedule-1"}
+    )
+    assert replayed.id == sub.id
+    fake.wait_for_webhooks()
+    assert len(receiver.events()) == 1
+    assert fake.api_requests("POST", f"/v1/subscriptions/{sub.id}")[-1].replayed
+
+    drain(fake, receiver)
+    renewed = client.v1.subscriptions.update(sub.id, params={"cancel_at_period_end": False})
+    assert renewed.cancel_at_period_end is False and renewed.cancel_at is None
+    assert renewed.cancellation_details.reason is None
+    fake.wait_for_webhooks()
+    assert receiver.types() == ["customer.subscription.updated"]
+
+    # Scheduled again, then the period ends: the subscription is canceled.
+    client.v1.subscriptions.update(
+        sub.id,
+        params={"cancel_at_period_end": True, "cancellation_details": {"feedback": "unused"}},
+    )
+    ended = fake.advance_subscription(sub.id)
+    assert ended["status"] == "canceled" and ended["ended_at"] == period_end
+    assert ended["cancellation_details"]["feedback"] == "unused"
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client.v1.subscriptions.update(sub.id, params={"cancel_at_period_end": True})
+    assert "canceled subscription" in error.value.user_message
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"items": [{"price": "price_x"}]}, "items"),
+        ({"proration_behavior": "none"}, "proration_behavior"),
+        ({"cancel_at_period_end": "maybe"}, "cancel_at_period_end"),
+        ({"cancellation_details": {"feedback": "bored"}}, "cancellation_details[feedback]"),
+        ({"cancellation_details": {"reason": "x"}}, "cancellation_details[reason]"),
+    ],
+)
+def test_api_update_refuses_what_it_does_not_fake(client, fake, params, param):
+    _, monthly, _ = make_plan(client)
+    sub = subscribe(client, fake, monthly)
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client.v1.subscriptions.update(sub.id, params=params)
+    assert error.value.param == param
+    assert fake.get(sub.id)["cancel_at_period_end"] is False
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        client.v1.subscriptions.update("sub_missing", params={"cancel_at_period_end": True})
+    assert error.value.code == "resource_missing"
+
+
 def test_start_date_stays_while_periods_move():
     now = [1_750_000_000]
     with FakeStripe(now=lambda: now[0]) as fake:
