@@ -9,8 +9,10 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
 from . import access
+from .exports import DonationsExport, ExportMixin, MembersExport, PaymentsExport
 from .models import (
     Customer,
+    DataExport,
     Donation,
     Membership,
     Payment,
@@ -195,9 +197,11 @@ class ComplimentaryMembershipForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ExportMixin, admin.ModelAdmin):
     """Subscriptions mirror Stripe and are read-only here; complimentary memberships are
     granted by adding one, and ended early by moving their end date."""
+
+    export = MembersExport()
 
     list_display = ["user", "plan", "kind", "status", "current_period_end", "complimentary_until"]
     list_filter = ["kind", "status", "plan"]
@@ -262,8 +266,10 @@ class CustomerAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Donation)
-class DonationAdmin(ReadOnlyAdmin):
+class DonationAdmin(ExportMixin, ReadOnlyAdmin):
     """One-off and monthly gifts, as Stripe reported them: read-only."""
+
+    export = DonationsExport()
 
     list_display = ["created", "email", "user", "money", "recurring", "status"]
     list_select_related = ["user"]
@@ -279,14 +285,28 @@ class DonationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(ExportMixin, ReadOnlyAdmin):
     """Money received, as Stripe reported it: read-only (refunds are made in Stripe)."""
+
+    export = PaymentsExport()
 
     list_display = ["paid_at", "stripe_id", "user", "kind", "money", "status"]
     list_select_related = ["user"]
     list_filter = ["kind", "status", "currency"]
     search_fields = ["stripe_id", "stripe_charge_id", "stripe_payment_intent_id", "user__email"]
     date_hierarchy = "paid_at"
+
+
+@admin.register(DataExport)
+class DataExportAdmin(ReadOnlyAdmin):
+    """Every CSV export of members, donations or payments: who took it, when, with which
+    filters, and how many rows (empty when the download did not finish). Read-only."""
+
+    list_display = ["created", "user", "what", "filters", "rows"]
+    list_select_related = ["user"]
+    list_filter = ["what"]
+    search_fields = ["user__email", "filters"]
+    date_hierarchy = "created"
 
 
 @admin.register(StripeEvent)
