@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_GET
 from modeltranslation.utils import build_localized_fieldname
 
 from .models import DataExport, Donation, Membership, Payment, Price
@@ -279,7 +279,7 @@ class ExportMixin:
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_export"
         return [
-            path("export/", self.admin_site.admin_view(require_safe(self.export_view)), name=name),
+            path("export/", self.admin_site.admin_view(require_GET(self.export_view)), name=name),
             *super().get_urls(),
         ]
 

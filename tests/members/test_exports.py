@@ -550,3 +550,10 @@ def test_the_export_button_carries_the_lists_filters_and_needs_the_permission(cl
     [link] = parse(page).select(".object-tools a[href*='/export/']")
     assert link.get_text(strip=True) == "Export CSV"
     assert link["href"] == f"/admin/members/{model}/export/?status__exact=paid"
+
+
+def test_only_a_get_exports(client, superuser):
+    client.force_login(superuser)
+    assert client.post(MEMBERS).status_code == 405
+    assert client.head(MEMBERS).status_code == 405
+    assert not DataExport.objects.exists()
