@@ -4,7 +4,7 @@
 PORT ?= 8000
 PYTHON := .venv/bin/python
 
-.PHONY: run test setup
+.PHONY: run test setup bench bench-export
 
 run: setup .env
 	$(PYTHON) manage.py migrate --noinput
@@ -20,6 +20,13 @@ test: setup
 
 setup:
 	@bin/setup
+
+# Benchmarks (not tests): they print figures, see bench/README.md. Extra arguments go through
+# BENCH_ARGS, e.g. make bench-export BENCH_ARGS="--rows 1000,10000".
+bench: bench-export
+
+bench-export: setup
+	$(PYTHON) bench/export_members.py $(BENCH_ARGS)
 
 # A local configuration for development: debug on, a generated secret key and demo password.
 # Never committed (.gitignore); delete it to start over.

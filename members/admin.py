@@ -12,8 +12,10 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 
 from . import access, desk
+from .exports import DonationsExport, ExportMixin, MembersExport, PaymentsExport
 from .models import (
     Customer,
+    DataExport,
     Donation,
     Membership,
     Payment,
@@ -210,12 +212,14 @@ class ComplimentaryMembershipForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ExportMixin, admin.ModelAdmin):
     """Subscriptions mirror Stripe and are read-only here; complimentary memberships are
     granted by adding one, extended, or ended early by moving their end date.
 
     A membership's page is the member's page for the membership desk: their payments, other
     memberships and notes, links to Stripe, and the desk's actions (members.desk)."""
+
+    export = MembersExport()
 
     list_display = ["user", "plan", "kind", "status", "current_period_end", "complimentary_until"]
     list_filter = ["kind", "status", "plan"]
@@ -323,8 +327,10 @@ class CustomerAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Donation)
-class DonationAdmin(ReadOnlyAdmin):
+class DonationAdmin(ExportMixin, ReadOnlyAdmin):
     """One-off and monthly gifts, as Stripe reported them: read-only."""
+
+    export = DonationsExport()
 
     list_display = ["created", "email", "user", "money", "recurring", "status"]
     list_select_related = ["user"]
@@ -340,9 +346,11 @@ class DonationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(ExportMixin, ReadOnlyAdmin):
     """Money received, as Stripe reported it: read-only. A refund is asked of Stripe from the
     payment's page (members.desk.refund) and recorded when Stripe's event arrives."""
+
+    export = PaymentsExport()
 
     list_display = ["paid_at", "stripe_id", "user", "kind", "money", "status"]
     list_select_related = ["user"]
@@ -359,6 +367,18 @@ class PaymentAdmin(ReadOnlyAdmin):
             if desk.refund_problem(obj) is None:
                 context["refund_url"] = reverse("admin:members_payment_refund", args=[obj.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+@admin.register(DataExport)
+class DataExportAdmin(ReadOnlyAdmin):
+    """Every CSV export of members, donations or payments: who took it, when, with which
+    filters, and how many rows (empty when the download did not finish). Read-only."""
+
+    list_display = ["created", "user", "what", "filters", "rows"]
+    list_select_related = ["user"]
+    list_filter = ["what"]
+    search_fields = ["user__email", "filters"]
+    date_hierarchy = "created"
 
 
 @admin.register(StripeEvent)

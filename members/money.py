@@ -34,3 +34,10 @@ def _locale(language):
         return Locale.parse(to_locale(language))
     except (UnknownLocaleError, ValueError):
         return Locale.parse("en")
+
+
+def decimal_amount(amount, currency):
+    """`amount` minor units of `currency` as a plain decimal number in major units, for files
+    other programs read: 1250 "eur" is "12.50", 500 "eur" is "5.00"."""
+    places = get_currency_precision(str(currency or "").upper())
+    return f"{Decimal(int(amount)).scaleb(-places):.{places}f}"
