@@ -10,6 +10,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from bs4 import BeautifulSoup
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -420,3 +423,35 @@ def test_the_dashboard_is_linked_from_the_admin_index_and_the_membership_list(
     client.force_login(membership_manager)
     assert URL in client.get("/admin/").content.decode()
     assert URL in client.get("/admin/members/membership/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "persona, modules",
+    [
+        ("superuser", ["membership-dashboard-module", "page-cache-module"]),
+        ("membership_manager", ["membership-dashboard-module"]),
+        ("editor", ["page-cache-module"]),
+        ("contributor", []),
+    ],
+)
+def test_the_admin_index_sidebar_is_one_column_with_each_roles_modules(
+    client, request, persona, modules
+):
+    user = request.getfixturevalue(persona)
+    LogEntry.objects.create(
+        user=user,
+        content_type=ContentType.objects.get_for_model(user),
+        object_id=str(user.pk),
+        object_repr="A change of mine",
+        action_flag=CHANGE,
+    )
+    client.force_login(user)
+
+    page = BeautifulSoup(client.get("/admin/").content, "html.parser")
+
+    [column] = page.select("#content-related")
+    assert [module["id"] for module in column.select(".module")] == [
+        *modules,
+        "recent-actions-module",
+    ]
+    assert "A change of mine" in column.select_one("#recent-actions-module").get_text()
