@@ -1,5 +1,6 @@
 """The membership dashboard page in the admin (figures: members.reporting; charts:
-members.charts). Routed by MembershipAdmin.get_urls(); Membership managers and superusers only."""
+newsroom.charts). Routed by MembershipAdmin.get_urls(); Membership managers and superusers
+only."""
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -8,14 +9,13 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import charts, reporting
+from newsroom import charts
+
+from . import reporting
 from .models import Membership
 from .money import format_money
 
 # Bar colours readable on the admin's light and dark themes.
-BLUE = "#417690"
-RED = "#ba2121"
-GREEN = "#3f7f3f"
 
 
 def dashboard_view(request, *, admin_site):
@@ -76,8 +76,8 @@ def members_chart(figures):
         ),
         categories=_categories(figures),
         series=[
-            (_("New"), [month.new for month in figures.months], BLUE),
-            (_("Cancelled"), [month.cancelled for month in figures.months], RED),
+            (_("New"), [month.new for month in figures.months], charts.BLUE),
+            (_("Cancelled"), [month.cancelled for month in figures.months], charts.RED),
         ],
     )
 
@@ -99,12 +99,12 @@ def revenue_chart(figures, currency, index):
             (
                 _("Memberships"),
                 [m.revenue.get(currency, reporting.Revenue()).membership for m in figures.months],
-                BLUE,
+                charts.BLUE,
             ),
             (
                 _("Donations"),
                 [m.revenue.get(currency, reporting.Revenue()).donation for m in figures.months],
-                GREEN,
+                charts.GREEN,
             ),
         ],
         format_value=money,

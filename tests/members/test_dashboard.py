@@ -396,7 +396,7 @@ def test_the_page_is_in_the_reader_s_language_and_its_charts_keep_svg_numbers(
     assert "Март 2026" in page
     assert "37,5%" in page
     assert "15 €" in page.replace("\xa0", " ")
-    svg = page.split('<svg class="members-chart"', 1)[1].split("</svg>", 1)[0]
+    svg = page.split('<svg class="chart"', 1)[1].split("</svg>", 1)[0]
     coordinates = [value.split('"')[0] for value in svg.split(' x="')[1:]]
     # Coordinates keep their decimal point in Russian (whose decimal separator is a comma).
     assert any("." in value for value in coordinates)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from members.charts import bar_chart, nice_step
+from newsroom.charts import bar_chart, nice_step
 
 
 @pytest.mark.parametrize(
