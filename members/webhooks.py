@@ -128,6 +128,11 @@ def process_event(event_pk):
             )
             event.note = f"Ignored: {mode}-mode event."
         elif (handler := HANDLERS.get(event.type)) is None:
+            logger.info(
+                "Stripe event %s is of type %s, which this site does not handle; acknowledged.",
+                event.stripe_id,
+                event.type,
+            )
             event.note = "No handler for this type."
         else:
             event.note = handler(event.payload["data"]["object"], event.created) or ""

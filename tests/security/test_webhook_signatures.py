@@ -208,12 +208,19 @@ def test_the_webhook_takes_a_post_without_a_token_and_refuses_get():
 
 
 @pytest.mark.parametrize("type", ["product.updated", "customer.source.expiring"])
-def test_a_validly_signed_event_of_a_type_the_site_ignores_is_acknowledged(client, type):
+def test_a_validly_signed_event_of_a_type_the_site_ignores_is_acknowledged(client, caplog, type):
     """Check 12: an unhandled type → 200 (an int, not a 4xx), stored as processed with a note
-    saying no handler applies."""
+    saying no handler applies, and an info log line naming it."""
+    caplog.set_level("INFO", logger="members.webhooks")
     event = make_event(type, {"id": "obj_1"})
     response = post(client, event)
     assert response.status_code == 200
     stored = StripeEvent.objects.get(stripe_id=event["id"])
     assert stored.processed_at is not None
     assert stored.note == "No handler for this type."
+    assert any(
+        record.levelname == "INFO"
+        and event["id"] in record.getMessage()
+        and type in record.getMessage()
+        for record in caplog.records
+    )
