@@ -69,6 +69,13 @@ NEWSROOM_TAGLINE = os.environ.get(
 )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+if not DEBUG and "*" in ALLOWED_HOSTS:
+    # Any Host header would be believed: in password-reset links, canonical addresses, the
+    # page cache's keys.
+    sys.exit(
+        "DJANGO_ALLOWED_HOSTS must name the site's hosts (e.g. news.example.org), not '*': "
+        "every link the site writes would otherwise trust the Host header a client sends."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [

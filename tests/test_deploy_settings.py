@@ -82,6 +82,20 @@ def test_refuses_to_start_without_a_real_secret_key(key):
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.parametrize("hosts", ["*", "news.example,*"])
+def test_refuses_to_start_when_any_host_is_allowed(hosts):
+    """Security check 23: `DJANGO_ALLOWED_HOSTS=*` without debug stops start-up, saying why."""
+    result = manage("check", **(PRODUCTION | {"DJANGO_ALLOWED_HOSTS": hosts}))
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "DJANGO_ALLOWED_HOSTS must name the site's hosts" in result.stderr
+
+
+def test_debug_mode_allows_any_host_for_development():
+    result = manage("check", DJANGO_DEBUG="1", DJANGO_ALLOWED_HOSTS="*")
+    assert result.returncode == 0, result.stderr
+
+
 def test_debug_mode_starts_without_a_secret_key():
     result = manage("check", DJANGO_DEBUG="1")
     assert result.returncode == 0, result.stderr

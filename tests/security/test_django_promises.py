@@ -1,6 +1,8 @@
 """What Django and allauth promise, checked on this site's settings (checks 22 to 29 and 33 of
 the security battery)."""
 
+import re
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, get_hasher
@@ -281,3 +283,35 @@ def test_a_payment_whose_address_matches_an_unverified_account_is_not_attached_t
     assert post(client, make_event("checkout.session.completed", session)).status_code == 200
     donation = Donation.objects.get()
     assert (donation.email, donation.user) == ("giver@example.com", None)
+
+
+# Check 23: rotating the secret key ------------------------------------------------------------------
+
+OLD_KEY = "the-previous-secret-key-" + "o" * 40
+NEW_KEY = "the-current-secret-key-" + "n" * 40
+
+
+def test_a_session_and_a_reset_link_outlive_a_key_rotation_until_the_old_key_is_dropped(
+    reader, settings, mailoutbox
+):
+    """Check 23: with the new key and the old one in SECRET_KEY_FALLBACKS
+    (DJANGO_SECRET_KEY_FALLBACKS), a signed-in session and a password-reset link made under the
+    old key still work; once the fallback is removed, both are refused. A session used while
+    the fallback was there was moved to the new key (Django does so) and stays signed in."""
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = OLD_KEY, []
+    used, unused = Client(), Client()
+    log_in(used)
+    log_in(unused)
+    Client().post("/accounts/password/reset/", {"email": reader.email})
+    link = re.search(r"https?://testserver(/accounts/password/reset/key/\S+/)", mailoutbox[0].body)
+
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = NEW_KEY, [OLD_KEY]
+    assert used.get("/membership/account/").status_code == 200
+    assert Client().get(link.group(1)).status_code == 302  # on to the new-password form
+
+    settings.SECRET_KEY_FALLBACKS = []
+    response = Client().get(link.group(1))
+    assert response.status_code == 200 and b"Bad Token" in response.content
+    response = unused.get("/membership/account/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert used.get("/membership/account/").status_code == 200
