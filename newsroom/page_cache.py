@@ -3,14 +3,15 @@
 Reader views marked `@shared_page` produce pages that are the same for every anonymous reader.
 `page_cache_middleware` keeps those pages in the `pages` cache alias (Redis, or the database
 cache that every app process shares) and serves them again without touching the database; it
-sends `Cache-Control: public, max-age=0, s-maxage=…` and an `ETag`, so browsers revalidate and
-shared caches in front (nginx, a CDN) may hold the page for a short while.
+sends `Cache-Control: public, max-age=0, s-maxage=…, stale-while-revalidate=…,
+stale-if-error=…` and an `ETag`, so browsers revalidate, shared caches in front (nginx, a CDN)
+may hold the page for a short while, and they may go on serving it while the site is down.
 
 - The key is the scheme, host and path (which carries the language: `/ru/…`) and only the query
   parameters reader views read, so `?utm_source=…` or random parameters neither split nor fill
   the cache.
 - Signed-in readers carry the `newsroom_signed_in` cookie, set at log-in and cleared at log-out.
-  They bypass the cache and get private pages. The session cookie alone decides nothing: a
+  They bypass the cache and get pages marked `private, no-store`: nothing keeps a copy. The session cookie alone decides nothing: a
   reader who started to join and left is still anonymous and is served cached pages.
 - Saving anything a reader page shows purges every page by moving the site-wide generation;
   entries of an older generation are never served again. A page also expires no later than the
@@ -60,6 +61,12 @@ SIGNED_IN_COOKIE = "newsroom_signed_in"
 #: The query parameters that reader views read; every other parameter is left out of the key
 #: (deploy/nginx/newsroom.conf keys on the same ones).
 KEY_PARAMETERS = ("language", "p", "page", "q", "section")
+
+# How long past `s-maxage` a shared cache may serve a page while it fetches a fresh one, and
+# while the site answers with errors (a database outage): readers keep getting pages. A story
+# taken down leaves such caches within `s-maxage` plus the first.
+STALE_WHILE_REVALIDATE = 30
+STALE_IF_ERROR = 24 * 60 * 60
 
 GENERATION = "pages:generation"
 NEXT_CHANGE = "pages:next-change"
@@ -158,7 +165,14 @@ def _shareable(response):
 
 
 def _send_shared(request, response, seconds):
-    patch_cache_control(response, public=True, max_age=0, s_maxage=seconds)
+    patch_cache_control(
+        response,
+        public=True,
+        max_age=0,
+        s_maxage=seconds,
+        stale_while_revalidate=STALE_WHILE_REVALIDATE,
+        stale_if_error=STALE_IF_ERROR,
+    )
     return get_conditional_response(request, etag=response["ETag"], response=response)
 
 
@@ -192,7 +206,7 @@ def page_cache_middleware(get_response):
             response = get_response(request)
             _without_vary_accept_language(response)
             if signed_in:
-                patch_cache_control(response, private=True)
+                patch_cache_control(response, private=True, no_store=True)
             return _update_marker(request, response)
 
         key = page_key(request)

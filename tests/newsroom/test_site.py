@@ -99,8 +99,17 @@ def test_every_page_that_depends_on_the_reader_says_private(client, member):
         assert "Cookie" in response["Vary"], path
         assert "private" in response["Cache-Control"], path
         assert "public" not in response["Cache-Control"], path
+    # Security check 52: nothing keeps a copy of a signed-in member's page.
+    directives = {
+        d.strip() for d in client.get(story.get_absolute_url())["Cache-Control"].split(",")
+    }
+    assert {"private", "no-store"} <= directives
 
     client.logout()
     for path in ["/", story.get_absolute_url()]:
         response = client.get(path)
         assert "private" not in response.get("Cache-Control", ""), path
+        # Security check 52: the anonymous teaser may be shared, briefly, and served stale
+        # while the site is down.
+        directives = {d.strip().split("=")[0] for d in response["Cache-Control"].split(",")}
+        assert {"public", "s-maxage", "stale-while-revalidate", "stale-if-error"} <= directives
