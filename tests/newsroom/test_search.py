@@ -89,11 +89,14 @@ def test_results_page_is_kept_out_of_search_engines_indexes(client):
 
 def test_every_page_has_a_labelled_search_box_in_its_header(client):
     ArticleFactory()
-    for path, action in [("/", "/search/"), ("/ru/", "/ru/search/")]:
+    for path, action, label in [
+        ("/", "/search/", "Search stories"),
+        ("/ru/", "/ru/search/", "Поиск по материалам"),
+    ]:
         [form] = parse(client.get(path)).select("header form[role=search]")
         assert form["method"] == "get" and form["action"] == action
         field = form.select_one("input[name=q]")
-        assert form.select_one(f"label[for={field['id']}]").get_text() == "Search stories"
+        assert form.select_one(f"label[for={field['id']}]").get_text() == label
         assert not form.select("input[name=csrfmiddlewaretoken]")
 
 
@@ -421,7 +424,9 @@ def test_anonymous_results_may_be_held_briefly_by_shared_caches(client):
 
     response = search(client, "drought")
 
-    assert response.headers["Cache-Control"] == "public, max-age=0, s-maxage=60"
+    assert response.headers["Cache-Control"] == (
+        "public, max-age=0, s-maxage=60, stale-while-revalidate=30, stale-if-error=86400"
+    )
     assert "Cookie" not in response.headers.get("Vary", "")
     assert not response.cookies
 
