@@ -270,3 +270,29 @@ def test_a_reader_without_subscriptions_deletes_without_calling_stripe(client, r
     client.post("/membership/account/delete/", {"confirm": "yes"})
     assert not User.objects.filter(pk=reader.pk).exists()
     assert not stripe_api.api_requests()
+
+
+def test_deletion_cancels_with_an_idempotency_key_and_the_address_may_sign_up_again(
+    client, paying_member, stripe_api
+):
+    """Security check 63: each subscription is cancelled at Stripe with an idempotency key
+    (a retried deletion never cancels twice), and the deleted reader's address is free to sign
+    up again."""
+    member, subscription_id, gift_id = paying_member
+    reauthenticate(client, member)
+    client.post(DELETE, {"confirm": "yes"})
+
+    cancels = stripe_api.api_requests("DELETE", "/v1/subscriptions/*")
+    assert sorted(request.path.rsplit("/", 1)[1] for request in cancels) == sorted(
+        [subscription_id, gift_id]
+    )
+    keys = [request.idempotency_key for request in cancels]
+    assert all(keys) and len(set(keys)) == 2
+
+    again = type(client)()
+    response = again.post(
+        "/accounts/signup/",
+        {"email": member.email, "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert User.objects.filter(email__iexact=member.email).count() == 1
