@@ -64,6 +64,15 @@ def session_user_id(session):
     return session.get("client_reference_id") or metadata(session).get("user_id")
 
 
+def session_user_ids_disagree(session):
+    """Whether the session's `client_reference_id` and its metadata's `user_id` name two
+    different users. This site always writes the same id in both (members.billing), so a
+    signed session where they differ was made by someone else's code: it credits nobody."""
+    reference = str(session.get("client_reference_id") or "").strip()
+    user_id = str(metadata(session).get("user_id") or "").strip()
+    return bool(reference and user_id and reference != user_id)
+
+
 def session_email(session):
     """The payer's address as they typed it on Stripe's page (anonymous donors have no account)."""
     details = session.get("customer_details") or {}

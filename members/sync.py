@@ -44,6 +44,7 @@ from .payloads import (
     metadata,
     session_email,
     session_user_id,
+    session_user_ids_disagree,
     stripe_id,
     subscription_amount,
     subscription_lookup_key,
@@ -70,11 +71,24 @@ def checkout_session_completed(session, as_of):
 
     Also checkout.session.async_payment_succeeded: the same session, now paid.
     """
-    user = user_for(user_id=session_user_id(session))
     customer_id = stripe_id(session.get("customer"))
-    link_customer(user, customer_id)
-    if user is None:
-        user = user_for(customer_id=customer_id)
+    if session_user_ids_disagree(session):
+        # Nobody is credited: no membership (its branch alerts again), a gift kept anonymous.
+        alert_staff(
+            "unmatched",
+            "Checkout session %s names user %r as its client_reference_id but user %r in its "
+            "metadata; nobody is credited and customer %s is not linked.",
+            session.get("id"),
+            session.get("client_reference_id"),
+            metadata(session).get("user_id"),
+            customer_id,
+        )
+        user = None
+    else:
+        user = user_for(user_id=session_user_id(session))
+        link_customer(user, customer_id)
+        if user is None:
+            user = user_for(customer_id=customer_id)
     mode = session.get("mode")
     if mode == "payment":
         _one_off_donation(session, user, as_of)

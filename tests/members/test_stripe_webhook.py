@@ -401,6 +401,41 @@ def test_checkout_that_is_not_a_known_plan_price_grants_nothing_and_alerts(clien
     assert "ALERT" in caplog.text
 
 
+def test_checkout_naming_two_different_users_credits_nobody_and_alerts(client, caplog):
+    """This site writes the same user id as `client_reference_id` and in the metadata; a signed
+    session where they differ grants no membership, links no customer, and keeps a gift
+    anonymous (the money arrived, so it is recorded)."""
+    price = PriceFactory()
+    payer, other = UserFactory(), UserFactory()
+    membership = checkout_session(
+        client_reference_id=str(payer.pk),
+        metadata={"price_id": price.stripe_price_id, "user_id": str(other.pk)},
+    )
+    gift = checkout_session(
+        id="cs_gift_mismatch",
+        mode="payment",
+        subscription=None,
+        payment_intent="pi_gift_mismatch",
+        customer="cus_gift_mismatch",
+        client_reference_id=str(other.pk),
+        metadata={"kind": "donation", "user_id": str(payer.pk)},
+    )
+    with caplog.at_level(logging.WARNING, logger="members.sync"):
+        for session in (membership, gift):
+            assert (
+                post(client, make_event("checkout.session.completed", session)).status_code == 200
+            )
+    assert "names user" in caplog.text and "nobody is credited" in caplog.text
+    assert not Membership.objects.exists()
+    assert not Customer.objects.exists()
+    donation = Donation.objects.get()
+    assert (donation.user, donation.stripe_checkout_session_id) == (None, "cs_gift_mismatch")
+    # The same session with the two ids agreeing credits its user.
+    agreeing = {**membership, "id": "cs_agreeing", "client_reference_id": str(other.pk)}
+    post(client, make_event("checkout.session.completed", agreeing))
+    assert Membership.objects.get().user == other
+
+
 def test_subscription_with_an_unknown_price_gives_no_access_and_alerts(client, caplog):
     membership = a_member_subscription(status="active")
     with caplog.at_level(logging.WARNING, logger="members.webhooks"):
