@@ -456,3 +456,124 @@ def test_clean_upload_checks_the_size_before_reading(settings):
     with pytest.raises(ValidationError) as refused:
         clean_upload(Unreadable("big.jpg", os.urandom(200)))
     assert "over the 100\xa0bytes limit" in refused.value.messages[0]
+
+
+# Security checks 37, 38 and 42: made-up hostile uploads beside the corpus's real ones.
+
+
+def _zip_bytes():
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.html", "<script>alert(1)</script>")
+    return buffer.getvalue()
+
+
+def _gif_of_frames(count):
+    frames = [PillowImage.new("P", (4, 4), index % 256) for index in range(count)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=10)
+    return buffer.getvalue()
+
+
+NOT_PICTURES = {
+    "half-a-jpeg.jpg": lambda: jpeg_bytes()[: len(jpeg_bytes()) // 2],
+    "random.jpg": lambda: os.urandom(1024),
+    "page.png": lambda: b"<!doctype html><html><body><script>alert(1)</script></body></html>",
+    "archive.jpg": _zip_bytes,
+    "letter.pdf": lambda: b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n",
+}
+
+
+@pytest.mark.parametrize("name", NOT_PICTURES)
+def test_what_is_not_a_picture_is_refused_whatever_its_name_and_type_say(
+    client, editor, new_images, name
+):
+    client.force_login(editor)
+    before = media_files()
+    data = NOT_PICTURES[name]()
+    response = client.post(
+        ADD_URL,
+        {
+            # The browser (or an attacker) claims a JPEG whatever the bytes are.
+            "file": SimpleUploadedFile(name, data, content_type="image/jpeg"),
+            **{"alt": "Alt", "credit": "Credit", "licence": "", "ppoi": "0.5x0.5"},
+        },
+    )
+    assert response.status_code == 200
+    [error] = file_errors(response)
+    expected = (
+        "The file is damaged or incomplete"
+        if name == "half-a-jpeg.jpg"
+        else "This file is not an image we can use"
+    )
+    assert error.startswith(expected)
+    assert not new_images().exists()
+    assert media_files() == before
+
+
+def test_an_animation_of_ten_thousand_frames_is_stored_as_its_first_frame(
+    client, editor, new_images
+):
+    """GIF is accepted, and only its first frame is ever decoded: ten thousand more frames cost
+    nothing but the bytes of the upload, which the byte limit bounds."""
+    client.force_login(editor)
+    assert upload(client, "flipbook.gif", _gif_of_frames(10_000)).status_code == 302
+    [image] = new_images()
+    with image.file.open("rb") as stored_file:
+        stored = assert_clean_picture(stored_file.read())
+    assert stored.size == (4, 4)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b"<html><script>alert(1)</script></html>", _zip_bytes()],
+    ids=["html", "zip"],
+)
+def test_a_polyglot_is_stored_only_re_encoded(client, editor, new_images, tail):
+    client.force_login(editor)
+    data = jpeg_bytes(width=120, height=80) + tail
+    assert upload(client, "holiday.jpg", data).status_code == 302
+    [image] = new_images()
+    with image.file.open("rb") as stored_file:
+        stored_bytes = stored_file.read()
+    assert b"<script" not in stored_bytes and b"PK\x03\x04" not in stored_bytes
+    assert stored_bytes != data[: len(stored_bytes)]
+    assert assert_clean_picture(stored_bytes).format == "JPEG"
+
+
+HOSTILE_NAMES = [
+    "../../etc/passwd.jpg",
+    "..\\..\\x.jpg",
+    "/etc/x.jpg",
+    "photo.jpg.php",
+    "a%00.jpg",
+    "a\x00.php.jpg",
+    "n" * 296 + ".jpg",
+    "cat\u202egpj.exe",
+    "CON.jpg",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+def test_a_hostile_file_name_never_decides_where_or_how_a_picture_is_stored(
+    client, editor, new_images, name
+):
+    client.force_login(editor)
+    root = Path(settings.MEDIA_ROOT)
+    beside_media = set(root.parent.iterdir())
+    before = media_files()
+
+    # Other pixels for each name, so that each upload is a new file (not the stored copy).
+    colour = (HOSTILE_NAMES.index(name) * 20, 90, 140)
+    assert upload(client, name, jpeg_bytes(width=90, height=60, colour=colour)).status_code == 302
+
+    [image] = new_images()
+    assert STORED_NAME.match(image.file.name), image.file.name
+    assert media_files() - before == {Path(image.file.name)}
+    assert (root / image.file.name).is_file()
+    assert set(root.parent.iterdir()) == beside_media, "nothing written beside MEDIA_ROOT"
+    assert not any(Path(path).exists() for path in ("/etc/x.jpg", "/etc/passwd.jpg", "/x.jpg"))
+    # Nothing of the name is kept: not on the picture, not in its file's name.
+    assert "passwd" not in image.file.name and "php" not in image.file.name
