@@ -5,7 +5,7 @@ import re
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.hashers import PBKDF2PasswordHasher, get_hasher
+from django.contrib.auth.hashers import MD5PasswordHasher, PBKDF2PasswordHasher, get_hasher
 from django.test import Client
 
 from members.models import Donation, User
@@ -239,6 +239,42 @@ def test_a_legacy_hash_is_rewritten_at_the_next_log_in(settings, reader):
     algorithm, iterations, *_ = reader.password.split("$")
     assert algorithm == "pbkdf2_sha256"
     assert int(iterations) == get_hasher("pbkdf2_sha256").iterations >= 1_000_000
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The tests' fast hasher, counting how often a password is hashed."""
+
+    algorithm = "counting_md5"
+    runs = 0
+
+    def encode(self, password, salt):
+        CountingHasher.runs += 1
+        return super().encode(password, salt)
+
+
+@pytest.mark.parametrize("case", ["unknown address", "unusable password", "wrong password"])
+def test_a_failed_log_in_hashes_the_password_once_whoever_the_address_names(settings, reader, case):
+    """Check 28: an unknown address, an account without a usable password and a wrong password
+    take the same path: the typed password is hashed exactly once (counted, not timed), so the
+    answer's timing tells nobody which addresses have accounts, and a failed log-in costs one
+    hash, not one per authentication backend."""
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    reader.set_password(PASSWORD)
+    if case == "unusable password":
+        reader.set_unusable_password()
+    reader.save()
+    email = "nobody@example.com" if case == "unknown address" else reader.email
+    CountingHasher.runs = 0
+
+    response = log_in(Client(), email=email, password="not the password")
+
+    assert response.status_code == 200
+    assert CountingHasher.runs == 1
+    # And a right password is hashed once too.
+    if case == "wrong password":
+        CountingHasher.runs = 0
+        assert log_in(Client(), email=email).status_code == 302
+        assert CountingHasher.runs == 1
 
 
 # Check 29: redirects --------------------------------------------------------------------------------
