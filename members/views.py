@@ -162,8 +162,11 @@ def join(request):
     if has_open_subscription(user):
         if not request.user.is_authenticated:
             return redirect("members:welcome")
-        messages.info(request, _("You are already a member: change or cancel your plan here."))
-        return open_portal(request)
+        # Stripe's portal opens from the account page, after the password is confirmed.
+        messages.info(
+            request, _("You are already a member: change or cancel your plan from this page.")
+        )
+        return redirect("members:account")
     return start_checkout(request, user, price, attempt, source)
 
 
@@ -380,12 +383,11 @@ def account(request):
 
 @login_required
 @require_POST
+@reauthentication_required
 def portal(request):
-    """Open Stripe's Customer Portal for the logged-in user's own customer, whatever was posted."""
-    return open_portal(request)
-
-
-def open_portal(request):
+    """Open Stripe's Customer Portal for the logged-in user's own customer, whatever was posted,
+    once the password has been confirmed in the last few minutes (the portal changes and
+    cancels plans and shows payment methods)."""
     try:
         url = billing.portal_url(
             request.user, return_url=absolute(request, "members:account"), language=get_language()
@@ -403,8 +405,10 @@ def open_portal(request):
 @login_required
 @never_cache
 @require_safe
+@reauthentication_required
 def account_data(request):
-    """Everything stored about the user, as a JSON download."""
+    """Everything stored about the user, as a JSON download, once the password has been
+    confirmed in the last few minutes."""
     user = request.user
     data = {
         "exported_at": timezone.now(),

@@ -225,6 +225,10 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Changing the address or the password asks for the password again, as deleting the account,
+# downloading its data and opening Stripe's portal do (members/views.py); a confirmation counts
+# for ACCOUNT_REAUTHENTICATION_TIMEOUT (300 s). Logging in itself does not count as one.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # Stricter address checks than Django's EmailField (members.adapter).
 ACCOUNT_ADAPTER = "members.adapter.AccountAdapter"

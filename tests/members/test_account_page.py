@@ -145,7 +145,7 @@ def test_data_download_is_a_json_file_of_the_users_own_records(client, member, r
         kind=Payment.Kind.MEMBERSHIP,
         paid_at=timezone.now(),
     )
-    client.force_login(member)
+    reauthenticate(client, member)
     response = client.get("/membership/account/data/")
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="newsroom-account-')

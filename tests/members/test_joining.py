@@ -154,7 +154,7 @@ def test_a_later_join_reuses_the_readers_stripe_customer(client, reader, price, 
     }
 
 
-def test_a_member_who_pays_already_is_sent_to_the_portal_not_a_second_checkout(
+def test_a_member_who_pays_already_is_sent_to_their_account_not_a_second_checkout(
     client, member, stripe_api
 ):
     price = member.memberships.get().price
@@ -162,10 +162,11 @@ def test_a_member_who_pays_already_is_sent_to_the_portal_not_a_second_checkout(
     Customer.objects.create(user=member, stripe_customer_id=customer.id)
     client.force_login(member)
     response = join(client, price)
-    (portal,) = stripe_api.objects("billing_portal.session")
-    assert response["Location"] == portal["url"]
-    assert portal["customer"] == customer.id
+    assert response["Location"] == "/membership/account/"
+    page = visible_text(client.get(response["Location"]).content)
+    assert "You are already a member: change or cancel your plan from this page." in page
     assert not checkout_sessions(stripe_api)
+    assert not stripe_api.objects("billing_portal.session")
 
 
 @pytest.mark.parametrize("value", ["", "999999", "abc", "1 OR 1=1", "\x00"])
@@ -421,13 +422,20 @@ def test_welcome_page_does_not_wait_for_a_payment_nobody_started(client, reader)
 # The portal ---------------------------------------------------------------------------------
 
 
+def confirm_password(client, user):
+    """Sign in and confirm the password, as the portal asks (see
+    tests/security/test_reauthentication.py)."""
+    client.force_login(user)
+    assert client.post("/accounts/reauthenticate/", {"password": PASSWORD}).status_code == 302
+
+
 def test_portal_opens_for_the_session_users_customer_whatever_the_form_says(
     client, reader, stripe_api
 ):
     mine = stripe_api.client().v1.customers.create(params={"email": reader.email})
     theirs = stripe_api.client().v1.customers.create(params={"email": "someone@example.com"})
     Customer.objects.create(user=reader, stripe_customer_id=mine.id)
-    client.force_login(reader)
+    confirm_password(client, reader)
     response = client.post("/membership/account/portal/", {"customer": theirs.id})
     (portal,) = stripe_api.objects("billing_portal.session")
     assert response["Location"] == portal["url"]
@@ -436,7 +444,7 @@ def test_portal_opens_for_the_session_users_customer_whatever_the_form_says(
 
 
 def test_portal_for_someone_who_never_paid_explains_instead_of_failing(client, reader, stripe_api):
-    client.force_login(reader)
+    confirm_password(client, reader)
     response = client.post("/membership/account/portal/", follow=True)
     assert "nothing to manage" in visible_text(response.content)
     assert not stripe_api.objects("billing_portal.session")
