@@ -185,6 +185,10 @@ def test_reader_joins_reads_cancels_and_loses_access(
     # The portal: cancel at the end of the period, then come back to the account page.
     page.goto(live_server.url + "/membership/account/")
     page.get_by_role("button", name="Manage payments and plan").click()
+    # The portal changes plans and payment methods: the password first.
+    page.wait_for_url(live_server.url + "/accounts/reauthenticate/**")
+    page.get_by_placeholder("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
     wait_for_stripe(page, fake_stripe.url + "/portal/**", browser_errors)
     page.get_by_role("button", name="Cancel at period end").click()
     expect(page.get_by_role("status")).to_contain_text("canceled at the end of the period")
