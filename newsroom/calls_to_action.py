@@ -14,7 +14,7 @@ chance. `valid_until()` says how long such a choice holds.
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db.models import Q, Sum
 from django.dispatch import receiver
 from django.utils import timezone
@@ -145,9 +145,10 @@ def _with_campaign_progress(blocks, now):
 # Counting views and clicks ------------------------------------------------------------------
 #
 # A cached page cannot count itself: its script sends the ids of the blocks it shows to a beacon,
-# and the button leads through a redirect that counts. Both only add to counters in the cache
-# (Redis INCR when REDIS_URL is set; each process's own memory otherwise), and one request in
-# FLUSH_EVERY seconds writes what has gathered to the database: never a row write per view.
+# and the button leads through a redirect that counts. Both only add to counters in the
+# "counters" cache (Redis INCR when REDIS_URL is set; each process's own memory otherwise), and
+# one request in FLUSH_EVERY seconds writes what has gathered to the database: never a row write
+# per view.
 
 COUNTED = ("views", "clicks")
 FLUSH_EVERY = 300
@@ -155,12 +156,16 @@ KEEP_UNFLUSHED = 3 * 86400
 RUNNING_IDS = "cta:running-ids"
 
 
+def counters():
+    return caches["counters"]
+
+
 def running_block_ids():
     """The ids of the blocks running now, cached for a minute: only they can be counted."""
-    ids = cache.get(RUNNING_IDS)
+    ids = counters().get(RUNNING_IDS)
     if ids is None:
         ids = set(CallToAction.objects.running(timezone.now()).values_list("pk", flat=True))
-        cache.set(RUNNING_IDS, ids, 60)
+        counters().set(RUNNING_IDS, ids, 60)
     return ids
 
 
@@ -173,12 +178,12 @@ def count(kind, block_ids, language):
     day = timezone.localdate()
     for block_id in set(block_ids) & running_block_ids():
         key = _key(kind, day, block_id, language)
-        cache.add(key, 0, timeout=KEEP_UNFLUSHED)
+        counters().add(key, 0, timeout=KEEP_UNFLUSHED)
         try:
-            cache.incr(key)
+            counters().incr(key)
         except ValueError:  # evicted between add and incr: this one view is lost
             pass
-    if cache.add("cta:flushed-recently", True, timeout=FLUSH_EVERY):
+    if counters().add("cta:flushed-recently", True, timeout=FLUSH_EVERY):
         flush_counts()
 
 
@@ -198,9 +203,9 @@ def flush_counts():
         for language, _name in settings.LANGUAGES
     }
     gathered = {}
-    for key, value in cache.get_many(keys).items():
+    for key, value in counters().get_many(keys).items():
         if value:
-            cache.decr(key, value)
+            counters().decr(key, value)
             kind, day, block_id, language = keys[key]
             gathered.setdefault((block_id, language, day), {})[kind] = value
     for (block_id, language, day), amounts in gathered.items():

@@ -189,16 +189,31 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "newsroom-pages",
         },
+        # The fundraiser blocks' view and click counters (INCR, shared by every process).
+        "counters": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "newsroom-counters",
+        },
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
+    # Without Redis the default and page caches live in the database, which every app process
+    # shares: the log-in limits (allauth counts failures in the default cache) must hold across
+    # gunicorn's workers, which a per-process memory cache would multiply. `migrate` creates
+    # both tables. The fundraiser counters stay in each process's memory: a database write per
+    # page view is what they exist to avoid, and each process adds its own counts to the rows.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "newsroom_cache",
+        },
         "pages": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "newsroom_page_cache",
             "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_MAX_ENTRIES", 20_000)},
         },
+        "counters": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # How long anonymous pages are kept, in the app and in shared caches in front (s-maxage), in

@@ -39,7 +39,10 @@ ACCOUNT_RATE_LIMITS = False
 STAFF_REQUIRE_MFA = False
 # The page cache in memory: a page served from it costs no query at all, which the tests
 # assert (production keeps it in Redis or the database: tests/newsroom/test_page_cache.py).
+# The default cache too (production: Redis or the database, shared by every process, which
+# tests/security/test_login_limits.py checks).
 CACHES = {
-    **CACHES,  # noqa: F405
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+    "counters": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "n"},
 }
