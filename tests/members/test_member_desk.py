@@ -772,6 +772,7 @@ def test_a_refund_names_the_payment_intent_else_the_charge(ids, target):
 def test_a_one_off_gift_is_refunded_by_its_payment_intent(client, membership_manager, fake_stripe):
     session_id = give_at(fake_stripe, "giver@example.com", amount=2000)
     settle(fake_stripe)
+    fake_stripe.auto_deliver = False  # as in joined(): the refund's events wait for settle()
     payment = Payment.objects.get()
     assert payment.stripe_id == fake_stripe.get(session_id)["payment_intent"]
     client.force_login(membership_manager)
