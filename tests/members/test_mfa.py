@@ -171,3 +171,53 @@ def test_a_wrong_code_does_not_activate_the_app(client, editor):
     assert "Incorrect code" in response.content.decode()
     assert not Authenticator.objects.filter(user=editor).exists()
     assert client.get("/admin/")["Location"] == ACTIVATE
+
+
+# Security check 35 -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rate_limits_on():
+    """allauth's default limits, as in production (test settings switch them off)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    with override_settings(ACCOUNT_RATE_LIMITS={}):
+        yield
+    cache.clear()
+
+
+def test_five_wrong_codes_stop_the_two_factor_step_even_for_the_right_one(
+    client, editor, rate_limits_on
+):
+    secret = generate_totp_secret()
+    TOTP.activate(editor, secret)
+    assert log_in(client, editor)["Location"] == "/accounts/2fa/authenticate/"
+    right = current_code(secret)
+    wrong = next(f"{n:06d}" for n in range(1, 10) if f"{n:06d}" != right)
+    for _attempt in range(5):
+        response = client.post("/accounts/2fa/authenticate/", {"code": wrong})
+        assert "Incorrect code" in response.content.decode()
+
+    response = client.post("/accounts/2fa/authenticate/", {"code": current_code(secret)})
+
+    assert "_auth_user_id" not in client.session
+    assert response.status_code in (200, 429)
+    assert "Too many" in response.content.decode()
+
+
+def test_a_recovery_code_logs_in_once(client, editor):
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    TOTP.activate(editor, generate_totp_secret())
+    [code, *_] = RecoveryCodes.activate(editor).get_unused_codes()
+
+    assert log_in(client, editor)["Location"] == "/accounts/2fa/authenticate/"
+    assert client.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
+    assert "_auth_user_id" in client.session
+    client.post("/accounts/logout/")
+
+    assert log_in(client, editor)["Location"] == "/accounts/2fa/authenticate/"
+    response = client.post("/accounts/2fa/authenticate/", {"code": code})
+    assert "Incorrect code" in response.content.decode()
+    assert "_auth_user_id" not in client.session
