@@ -224,3 +224,34 @@ def test_a_validly_signed_event_of_a_type_the_site_ignores_is_acknowledged(clien
         and type in record.getMessage()
         for record in caplog.records
     )
+
+
+def test_an_oversized_body_is_refused_before_it_is_read_and_nothing_is_stored(client):
+    """Check 41: a signed event padded past DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB; the proxy
+    refuses past 30 MB with a 413) is a 400, and nothing is stored."""
+    event = make_event("customer.created", {"id": "cus_big", "object": "customer"})
+    event["padding"] = "x" * (3 * 1024 * 1024)
+    body = json.dumps(event).encode()
+    response = client.post(
+        "/membership/stripe/webhook/",
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature(body),
+    )
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_more_than_a_hundred_files_in_one_request_is_a_400(client, editor):
+    """Check 41: Django's DATA_UPLOAD_MAX_NUMBER_FILES (100) guards every form that takes files."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from newsroom.models import Image
+
+    client.force_login(editor)
+    files = [SimpleUploadedFile(f"{n}.jpg", b"x", content_type="image/jpeg") for n in range(101)]
+    response = client.post(
+        "/admin/newsroom/image/add/", {"file": files, "alt": "Alt", "credit": "Credit"}
+    )
+    assert response.status_code == 400
+    assert not Image.objects.exists()
