@@ -150,11 +150,15 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's built-in psycopg pool; it requires persistent connections to be off.
+    # When the database is down a request fails within seconds (a 503, which Stripe retries)
+    # instead of hanging: a new connection gives up after 3 s, waiting for the pool after 5 s.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", 3)
+    options["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10),
-        "timeout": 10,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 5),
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -170,12 +174,13 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "members.User"
 
-# Caches. "default" holds rate limits and fundraiser counters; "pages" holds whole pages for
-# anonymous readers (newsroom.page_cache). With REDIS_URL both live in Redis (needed as soon as
-# there is more than one app process). Without it, "default" is each process's own memory and
-# "pages" the database, which every process shares, so that a purge reaches them all; its table
-# is created by `migrate` (newsroom.apps). Sessions are stored in the database (read through
-# the default cache when there is Redis), so clearing either cache logs nobody out.
+# Caches. "default" holds rate limits; "pages" holds whole pages for anonymous readers
+# (newsroom.page_cache); "counters" the fundraiser blocks' views and clicks. With REDIS_URL all
+# three live in Redis (the choice as soon as there is more than one app server). Without it,
+# "default" and "pages" are in the database, which every process shares, so that limits count
+# and a purge reaches them all; their tables are created by `migrate` (newsroom.apps).
+# Sessions are stored in the database (read through the default cache when there is Redis), so
+# clearing any cache logs nobody out.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
     CACHES = {

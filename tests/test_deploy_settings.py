@@ -111,3 +111,24 @@ def test_bad_email_url_is_explained():
     result = manage("check", DJANGO_DEBUG="1", EMAIL_URL="mailserver")
     assert result.returncode != 0
     assert "EMAIL_URL must look like" in result.stderr
+
+
+def test_on_postgresql_a_request_gives_up_on_a_database_that_is_down_within_seconds():
+    """Check 14/67: a new connection waits 3 s at most, a request for a pooled one 5 s, so the
+    webhook answers 503 (and Stripe retries) rather than hanging while the database is away."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from newsroom import settings; o = settings.DATABASES['default']['OPTIONS'];"
+            "print(o['connect_timeout'], o['pool']['timeout'])",
+        ],
+        cwd=ROOT,
+        env=manage_environment()
+        | PRODUCTION
+        | {"DATABASE_URL": "postgres://newsroom@db.example:5432/newsroom"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["3", "5"], result.stderr
