@@ -9,7 +9,6 @@ fails the test: the file changed and this must follow.
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,37 +17,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.servers import REQUIRED, children, free_port, require
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy" / "nginx" / "newsroom.conf"
 MODULES = Path("/usr/lib/nginx/modules")
 LUA_MODULES = ("ndk_http_module.so", "ngx_http_lua_module.so")
-#: Set by .ci/run: nginx must be there, the edge tests never skip.
-REQUIRED = "NEWSROOM_REQUIRE_NGINX"
 
 
 def nginx_binary():
     """Debian's nginx with the Lua module, or a skip saying what to install (a failure where
     it is required)."""
-    binary = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None
-    )
-    missing = [] if binary else ["nginx"]
+    binary = require("nginx", "nginx libnginx-mod-http-lua")
     if not all((MODULES / module).exists() for module in LUA_MODULES):
-        missing.append("libnginx-mod-http-lua")
-    if missing:
-        reason = (
-            f"{' and '.join(missing)} not installed (apt-get install nginx libnginx-mod-http-lua)"
-        )
+        reason = "libnginx-mod-http-lua is not installed (apt-get install libnginx-mod-http-lua)"
         if os.environ.get(REQUIRED):
-            pytest.fail(f"{reason}, but {REQUIRED} is set (CI installs them).")
-        pytest.skip(f"{reason}; .ci/run installs them")
+            pytest.fail(f"{reason}, but {REQUIRED} is set (.ci/run installs it).")
+        pytest.skip(f"{reason}; .ci/run installs it")
     return binary
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _replace(text, old, new, count=1):
@@ -158,7 +144,7 @@ class Nginx:
     def stop(self):
         if self.process is None or self.process.poll() is not None:
             return
-        workers = _children(self.process.pid)
+        workers = children(self.process.pid)
         self.process.terminate()  # the master stops its workers
         try:
             self.process.wait(timeout=10)
@@ -173,12 +159,3 @@ class Nginx:
     def access_log(self):
         path = self.logs / "newsroom.access.log"
         return path.read_text() if path.exists() else ""
-
-
-def _children(pid):
-    try:
-        return [
-            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        ]
-    except OSError:
-        return []
