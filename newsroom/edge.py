@@ -52,8 +52,8 @@ def purge_after_commit(using=None):
         return
     connection = transaction.get_connection(using)
     # One save may change many rows (a story, its authors, tags and regions), each asking: one
-    # purge is queued until it runs. A rollback drops it from the queue, and the next change
-    # queues its own.
+    # purge is queued until it runs. A rollback drops it from the queue (Django's list of
+    # (savepoint ids, callback, robust)), and the next change queues its own.
     queued = getattr(connection, "newsroom_edge_purge", None)
     if connection.in_atomic_block and any(
         callback is queued for _, callback, _ in connection.run_on_commit
