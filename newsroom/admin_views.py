@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import page_cache
+from . import edge, page_cache
 from .forms import ImageForm
 from .models import Image
 
@@ -152,12 +152,31 @@ def purge_page_cache(request):
     if not request.user.has_perm("newsroom.publish_article"):
         raise PermissionDenied
     page_cache.purge()
-    messages.success(
-        request,
-        _(
-            "The page cache was purged: every page is rendered afresh. Caches in front of the "
-            "site (a proxy, a CDN) catch up within %(seconds)s seconds."
+    if not settings.EDGE_PURGE_URLS:
+        messages.success(
+            request,
+            _(
+                "The page cache was purged: every page is rendered afresh. Caches in front of "
+                "the site (a proxy, a CDN) catch up within %(seconds)s seconds."
+            )
+            % {"seconds": settings.PAGE_CACHE_SECONDS},
         )
-        % {"seconds": settings.PAGE_CACHE_SECONDS},
-    )
+    elif edge.purge():
+        messages.warning(
+            request,
+            _(
+                "The page cache was purged, but a cache in front of the site could not be "
+                "reached (the log says why). It is tried again shortly, and catches up within "
+                "%(seconds)s seconds at the latest."
+            )
+            % {"seconds": settings.PAGE_CACHE_SECONDS},
+        )
+    else:
+        messages.success(
+            request,
+            _(
+                "The page cache was purged: every page is rendered afresh, here and in the "
+                "caches in front of the site."
+            ),
+        )
     return redirect("admin:index")

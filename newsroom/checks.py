@@ -35,3 +35,19 @@ def warn_at_startup():
     """Log the warnings of the checks above (gunicorn runs no system checks of its own)."""
     for message in checks.run_checks(tags=["newsroom"]):
         logger.warning("%s %s", message.msg, message.hint or "")
+
+
+@checks.register("newsroom")
+def check_edge_purge(app_configs=None, **kwargs):
+    if not settings.EDGE_PURGE_URLS or settings.EDGE_PURGE_SECRET:
+        return []
+    return [
+        checks.Warning(
+            "EDGE_PURGE_URLS is set but EDGE_PURGE_SECRET is empty: the caches in front of the "
+            "site refuse to be purged, and keep pages (an unpublished story too) for up to "
+            "PAGE_CACHE_SECONDS.",
+            hint="Set EDGE_PURGE_SECRET to the edge's secret ($newsroom_purge_secret in "
+            "deploy/nginx/newsroom.conf); docs/deployment.md#the-edge-nginx.",
+            id="newsroom.W002",
+        )
+    ]

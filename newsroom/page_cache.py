@@ -14,7 +14,8 @@ may hold the page for a short while, and they may go on serving it while the sit
   They bypass the cache and get pages marked `private, no-store`: nothing keeps a copy. The session cookie alone decides nothing: a
   reader who started to join and left is still anonymous and is served cached pages.
 - Saving anything a reader page shows purges every page by moving the site-wide generation;
-  entries of an older generation are never served again. A page also expires no later than the
+  entries of an older generation are never served again. The caches in front (EDGE_PURGE_URLS)
+  are purged after the commit (newsroom.edge). A page also expires no later than the
   next scheduled publication, early-access opening or fundraiser block start or end.
 """
 
@@ -39,6 +40,7 @@ from django.utils.cache import (
     set_response_etag,
 )
 
+from . import edge
 from .models import (
     Article,
     ArticleAuthor,
@@ -298,6 +300,8 @@ def _purge_now_and_after_commit(sender, **kwargs):
     # two still reads the old rows and stores them under the first new generation.
     purge()
     transaction.on_commit(purge, using=kwargs.get("using"))
+    # Then the caches in front (nginx, a CDN), after the app's own purge above.
+    edge.purge_after_commit(using=kwargs.get("using"))
 
 
 for model in SHOWN_ON_PAGES:

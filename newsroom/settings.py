@@ -222,9 +222,17 @@ else:
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # How long anonymous pages are kept, in the app and in shared caches in front (s-maxage), in
-# seconds; a page also expires at the next scheduled change. Shared caches outside the app are
-# not purged when a story is saved or taken down: this is how late they may be.
+# seconds; a page also expires at the next scheduled change. Shared caches in front hold a page
+# as long, unless they are purged (EDGE_PURGE_URLS).
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300)
+# The caches in front of the site (nginx, a CDN) that are purged with the page cache: each
+# address gets a POST carrying the secret in EDGE_PURGE_HEADER (newsroom.edge).
+EDGE_PURGE_URLS = env_list("EDGE_PURGE_URLS")
+for _url in EDGE_PURGE_URLS:
+    if not _url.startswith(("http://", "https://")):
+        sys.exit(f"EDGE_PURGE_URLS must be http:// or https:// addresses, got {_url!r}.")
+EDGE_PURGE_SECRET = os.environ.get("EDGE_PURGE_SECRET", "").strip()
+EDGE_PURGE_HEADER = os.environ.get("EDGE_PURGE_HEADER", "").strip() or "X-Newsroom-Purge-Secret"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
