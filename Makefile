@@ -15,8 +15,10 @@ run: setup .env
 	$(PYTHON) manage.py db_worker --interval 2 & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(PYTHON) manage.py runserver 127.0.0.1:$(PORT)
 
+# On every core (pytest-xdist), each test file on one worker; PYTEST_ARGS="-n 0" runs them in
+# this process (for pdb or -s).
 test: setup
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 setup:
 	@bin/setup
