@@ -2,11 +2,11 @@
 measure.
 
 Stories come from the demo newsroom (`manage.py demo`, newsroom.demo), which writes them with
-`bulk_create` in batches: sections, regions, tags, bylines of one to three authors, hero images
-from a pool of drawn pictures (the benchmark keeps six of them, with their renditions), members-only and early-access stories, Russian editions and
-corrections. What `bulk_create` skips, this module adds in bulk: the search vectors (one UPDATE
-per batch) and the pictures' renditions (built once per picture). The stories the
-benchmark opens are then saved the ordinary way, with an inline figure in the body.
+`bulk_create` in batches: sections, regions, tags, bylines of one to three authors, hero images,
+members-only and early-access stories, Russian editions and corrections. What `bulk_create`
+skips, this module adds in bulk: the search vectors (one UPDATE per batch). The hero images are
+narrowed to six shared pictures of the demo's pool, whose renditions are built once. The story
+the benchmark opens is then given an inline figure and saved the ordinary way.
 """
 
 import math

@@ -34,9 +34,9 @@ def signature(body, secret, timestamp=None):
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-def invoice_paid(number, subscription_id, customer_id, now):
+def invoice_paid(invoice_id, subscription_id, customer_id, now):
     return {
-        "id": f"{INVOICE_PREFIX}{number}",
+        "id": invoice_id,
         "object": "invoice",
         "amount_due": 500,
         "amount_paid": 500,
@@ -90,9 +90,9 @@ def subscription_updated(subscription_id, customer_id, price_id, now):
     }
 
 
-def event(number, type_, obj, now):
+def event(event_id, type_, obj, now):
     return {
-        "id": f"{EVENT_PREFIX}{number}",
+        "id": event_id,
         "object": "event",
         "api_version": API_VERSION,
         "created": now,
@@ -110,6 +110,8 @@ class Deliveries:
 
     subscriptions: list
     price_id: str
+    # In every id, so that a kept database's earlier runs are told apart.
+    run: str = field(default_factory=lambda: str(time.time_ns()))
     rng: random.Random = field(default_factory=lambda: random.Random(14))
     sent: dict = field(default_factory=dict)  # event id → (type, body)
     _numbers: itertools.count = field(default_factory=itertools.count)
@@ -124,20 +126,14 @@ class Deliveries:
                 return event_id, self.sent[event_id][1], True
             subscription_id, customer_id = self.rng.choice(self.subscriptions)
             now = int(time.time())
+            event_id = f"{EVENT_PREFIX}{self.run}_{number}"
             if self.rng.random() < 0.7:
-                data = event(
-                    number,
-                    "invoice.paid",
-                    invoice_paid(number, subscription_id, customer_id, now),
-                    now,
-                )
+                invoice_id = f"{INVOICE_PREFIX}{self.run}_{number}"
+                obj = invoice_paid(invoice_id, subscription_id, customer_id, now)
+                data = event(event_id, "invoice.paid", obj, now)
             else:
-                data = event(
-                    number,
-                    "customer.subscription.updated",
-                    subscription_updated(subscription_id, customer_id, self.price_id, now),
-                    now,
-                )
+                obj = subscription_updated(subscription_id, customer_id, self.price_id, now)
+                data = event(event_id, "customer.subscription.updated", obj, now)
             body = json.dumps(data).encode()
             self.sent[data["id"]] = (data["type"], body)
             return data["id"], body, False
@@ -189,18 +185,18 @@ def drive(host, port, secret, subscriptions, price_id, *, seconds, concurrency=1
             try:
                 connection.request("POST", WEBHOOK_PATH, body=body, headers=headers)
                 response = connection.getresponse()
-                response.read()
+                answer = response.read()[:60].decode(errors="replace")
                 status = response.status
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
-                status = 0
-                with lock:
-                    errors.append(repr(error))
+                status, answer = 0, repr(error)
             elapsed = time.perf_counter() - start
             with lock:
                 latencies.append(elapsed)
                 statuses[status] = statuses.get(status, 0) + 1
                 repeats[0] += repeat
+                if status != 200 or answer not in ("OK", "Already processed."):
+                    errors.append(f"{status} {answer}")
         connection.close()
 
     start = time.perf_counter()
@@ -221,7 +217,8 @@ def applied_exactly_once(run):
 
     problems = []
     sent = run.deliveries.sent
-    events = StripeEvent.objects.filter(stripe_id__startswith=EVENT_PREFIX)
+    token = run.deliveries.run
+    events = StripeEvent.objects.filter(stripe_id__startswith=f"{EVENT_PREFIX}{token}_")
     stored = events.count()
     if stored != len(sent):
         problems.append(f"{stored} events stored for {len(sent)} sent")
@@ -235,7 +232,7 @@ def applied_exactly_once(run):
     if failed:
         problems.append(f"{failed} events recorded an error")
     invoices = sum(1 for type_, _body in sent.values() if type_ == "invoice.paid")
-    payments = Payment.objects.filter(stripe_id__startswith=INVOICE_PREFIX).count()
+    payments = Payment.objects.filter(stripe_id__startswith=f"{INVOICE_PREFIX}{token}_").count()
     if payments != invoices:
         problems.append(f"{payments} payments for {invoices} paid invoices")
     return problems
