@@ -42,7 +42,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -333,27 +333,32 @@ class Gunicorn:
         if self.process is not None:
             stop_process(self.process, f"gunicorn ({self.name})")
 
-    def restart(self):
+    def restart(self, before_stop=None):
         """A new gunicorn on the same port: the only way to drop the queue of requests that a
         load generator gave up on (sync workers would render each of them)."""
+        if before_stop is not None:
+            before_stop()
         self.stop()
         self.restarts += 1
         self.start()
 
 
-def proc_status_kib(pid, field_name):
+def memory_kib(pid):
+    """(VmRSS, VmHWM) of a process in KiB from /proc, or (0, 0) once it is gone."""
+    found = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1])
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                found[name] = int(value.split()[0])
     except (OSError, ValueError):
-        return None
-    return None
+        pass
+    return found.get("VmRSS", 0), found.get("VmHWM", 0)
 
 
 class MemorySampler(threading.Thread):
-    """Samples the RSS of the running gunicorn's workers (from /proc) every 0.2 s and keeps
-    each worker's peak; `finish()` also reads the kernel's own peak (VmHWM) of each."""
+    """Samples the memory of the watched gunicorn's workers (from /proc) every 0.2 s and keeps
+    each worker's peak resident size as sampled, and the kernel's own peak (VmHWM)."""
 
     def __init__(self):
         super().__init__(daemon=True)
@@ -367,23 +372,24 @@ class MemorySampler(threading.Thread):
             self.server = server
             self.peaks.setdefault(server.name, {})
 
-    def finish(self, server):
+    def sample(self):
+        if self.server is None:
+            return
+        peaks = self.peaks[self.server.name]
+        for pid in self.server.pids():
+            rss, hwm = memory_kib(pid)
+            sampled, known_hwm = peaks.get(pid, (0, 0))
+            peaks[pid] = (max(sampled, rss), max(known_hwm, hwm))
+
+    def finish(self):
         with self.lock:
-            for pid in server.pids():
-                sampled, _ = self.peaks[server.name].get(pid, (0, None))
-                self.peaks[server.name][pid] = (sampled, proc_status_kib(pid, "VmHWM"))
+            self.sample()
             self.server = None
 
     def run(self):
         while not self.stopping.wait(0.2):
             with self.lock:
-                if self.server is None:
-                    continue
-                peaks = self.peaks[self.server.name]
-                for pid in self.server.pids():
-                    rss = proc_status_kib(pid, "VmRSS") or 0
-                    sampled, hwm = peaks.get(pid, (0, None))
-                    peaks[pid] = (max(sampled, rss), hwm)
+                self.sample()
 
 
 # Measuring --------------------------------------------------------------------------------------
@@ -403,7 +409,6 @@ class Result:
     sql: object = None
     bytes: int = None
     status: int = 200  # of the probe before the run
-    extra: dict = field(default_factory=dict)
 
 
 def wrk(port, path, connections, seconds):
@@ -421,9 +426,10 @@ def wrk(port, path, connections, seconds):
 
 
 class Bench:
-    def __init__(self, args, cleanup):
+    def __init__(self, args, cleanup, sampler):
         self.args = args
         self.cleanup = cleanup
+        self.sampler = sampler
         self.results = []
         self.notes = []
 
@@ -441,7 +447,8 @@ class Bench:
                 request(server.port, "/healthz", timeout=3)
             except (OSError, http.client.HTTPException):
                 say(f"  (gunicorn {server.name} is busy with abandoned requests: restarting it)")
-                server.restart()
+                server.restart(before_stop=self.sampler.finish)
+                self.sampler.watch(server)
                 return
             if time.perf_counter() - start < 0.2:
                 return
@@ -495,6 +502,18 @@ class Bench:
             if (result.target, result.mode, result.connections) == (target, mode, connections):
                 return result
         return None
+
+
+def expect_stack(server, *, full):
+    """Stops the run unless the bare view goes through the whole middleware stack (`full`) or
+    through SecurityMiddleware alone: the Content-Security-Policy header tells them apart."""
+    status, headers, _ = request(server.port, "/bench/bare/")
+    has_csp = any(name.lower() == "content-security-policy" for name in headers)
+    if status != 200 or has_csp != full:
+        raise SystemExit(
+            f"The bare view on gunicorn ({server.name}) answered {status} "
+            f"{'without' if full else 'with'} the project's middleware (bench/wsgi.py)."
+        )
 
 
 # In-process measurements (the bench process runs the same settings and database) ---------------
@@ -819,7 +838,10 @@ def main():
 
 def run(args, workdir, cleanup):
     ensure_tools()
-    bench = Bench(args, cleanup)
+    sampler = MemorySampler()
+    sampler.start()
+    cleanup.add("stop the memory sampler", sampler.stopping.set)
+    bench = Bench(args, cleanup, sampler)
     name, _keep, pg_version = prepare_database(args, cleanup)
     redis_port = start_redis(workdir / "redis", cleanup)
     var = workdir / "var"
@@ -935,9 +957,6 @@ def run(args, workdir, cleanup):
     cleanup.add("stop nginx", proxy.stop)
     proxy.start()
 
-    sampler = MemorySampler()
-    sampler.start()
-    cleanup.add("stop the memory sampler", sampler.stopping.set)
     ceilings = {}
 
     def ceiling(kind, results):
@@ -970,7 +989,7 @@ def run(args, workdir, cleanup):
             server=uncached_server,
             sql=sql[(target, "uncached")],
         )
-    sampler.finish(uncached_server)
+    sampler.finish()
     uncached_server.stop()
 
     # The production set-up: the page cache on.
@@ -985,6 +1004,7 @@ def run(args, workdir, cleanup):
         )
         ceiling("bare", results)
 
+    expect_stack(cached_server, full=True)
     bare_ceiling("full stack")
     for target, path in paths.items():
         bench.measure(
@@ -1029,7 +1049,7 @@ def run(args, workdir, cleanup):
             f"p50 {webhook_result.percentile(50) * 1000:.0f} ms, "
             f"p99 {webhook_result.percentile(99) * 1000:.0f} ms, statuses {webhook_result.statuses}"
         )
-    sampler.finish(cached_server)
+    sampler.finish()
     cached_server.stop()
 
     security_server = Gunicorn(
@@ -1041,6 +1061,7 @@ def run(args, workdir, cleanup):
     )
     say("Ceiling (c): the same bare view behind SecurityMiddleware alone (twice)")
     security_server.start()
+    expect_stack(security_server, full=False)
     sampler.watch(security_server)
     for mode in ("security", "security, again"):
         results = bench.measure(
@@ -1052,7 +1073,7 @@ def run(args, workdir, cleanup):
             sql=0,
         )
         ceiling("security", results)
-    sampler.finish(security_server)
+    sampler.finish()
     security_server.stop()
     proxy.stop()
 
