@@ -939,6 +939,7 @@ def run(args, workdir, cleanup):
         var_dir=var,
         cache_dir=nginx_dir / "cache",
         log_dir=nginx_dir / "log",
+        other_port=free_port,
     )
     lua = nginx.needs_lua(site)
     if lua:

@@ -79,7 +79,7 @@ def _replace(text, pattern, replacement, token, *, required=True, flags=re.MULTI
     return new
 
 
-def render_site(text, *, port, upstream, checkout, var_dir, cache_dir, log_dir):
+def render_site(text, *, port, upstream, checkout, var_dir, cache_dir, log_dir, other_port):
     """The shipped site configuration, for plain HTTP on 127.0.0.1:`port` in front of
     `upstream` (host:port), with its paths moved into the benchmark's temporary directories.
 
@@ -89,7 +89,8 @@ def render_site(text, *, port, upstream, checkout, var_dir, cache_dir, log_dir):
       generator does when it talks to gunicorn directly;
     - news.example → 127.0.0.1; 127.0.0.1:8000 → `upstream`; /srv/newsroom/var → `var_dir`,
       the rest of /srv/newsroom → `checkout`; /var/cache/nginx/newsroom → `cache_dir`;
-      /var/log/nginx → `log_dir`.
+      /var/log/nginx → `log_dir`;
+    - any other server's fixed port (`listen 127.0.0.1:8081;`) → a port `other_port()` gives.
     """
     redirects = [
         (start, end)
@@ -111,6 +112,13 @@ def render_site(text, *, port, upstream, checkout, var_dir, cache_dir, log_dir):
         + text[end:]
     )
 
+    # Other servers on fixed ports (an internal purge endpoint, say) get free ports of their own.
+    text = re.sub(
+        r"^(\s*)listen\s+(?:127\.0\.0\.1:|localhost:)?(\d+)\s*;",
+        lambda m: m[0] if m[2] in ("80", "443") else f"{m[1]}listen 127.0.0.1:{other_port()};",
+        text,
+        flags=re.MULTILINE,
+    )
     text = _replace(
         text,
         r"^(\s*)listen\s+443\s+ssl\b[^;]*;",
@@ -132,7 +140,8 @@ def render_site(text, *, port, upstream, checkout, var_dir, cache_dir, log_dir):
     text = _replace(text, r"\b127\.0\.0\.1:8000\b", upstream, "127.0.0.1:8000 (gunicorn)")
     if "/srv/newsroom" not in text:
         raise ConfigError("deploy/nginx/newsroom.conf has no /srv/newsroom (the checkout)")
-    text = text.replace("/srv/newsroom/var/", f"{var_dir}/").replace("/srv/newsroom", str(checkout))
+    text = re.sub(r"/srv/newsroom/var(?=[/;\s])", str(var_dir), text)
+    text = text.replace("/srv/newsroom", str(checkout))
     text = _replace(
         text, re.escape("/var/cache/nginx/newsroom"), str(cache_dir), "/var/cache/nginx/newsroom"
     )

@@ -21,6 +21,7 @@ def render(text=SHIPPED, tmp_path=Path("/tmp/bench")):
         var_dir=tmp_path / "var",
         cache_dir=tmp_path / "cache",
         log_dir=tmp_path / "log",
+        other_port=lambda: 18082,
     )
 
 
@@ -109,3 +110,14 @@ def test_nginx_accepts_the_rendered_configuration(tmp_path):
     )
     assert "successful" in server.test()
     shutil.rmtree(tmp_path / "temp")
+
+
+def test_other_fixed_ports_and_the_var_directory_move_too():
+    extra = (
+        "server {\n    listen 127.0.0.1:8081;\n    location /static/ { root /srv/newsroom/var; }\n"
+        "    location = /purge { return 204; }\n}\n"
+    )
+    site = live(render(SHIPPED + extra))
+    assert "listen 127.0.0.1:18082;" in site
+    assert ":8081" not in site
+    assert "root /tmp/bench/var;" in site
