@@ -1138,7 +1138,7 @@ def run(args, workdir, cleanup):
             continue
         sampled = max(rss for rss, _hwm in peaks.values())
         hwm = max(hwm for _rss, hwm in peaks.values())
-        restarts = f", {server.restarts} restarts" if server.restarts else ""
+        restarts = f", gunicorn restarted {server.restarts}×" if server.restarts else ""
         out.append(
             f"  {server.name}: {sampled / 1024:.0f} MiB sampled, VmHWM {hwm / 1024:.0f} MiB "
             f"(the largest of {len(peaks)} workers{restarts})"
@@ -1162,7 +1162,10 @@ def run(args, workdir, cleanup):
     out.append("")
     out.append("Targets (issue 14), from this run:")
     out.append(verdicts(bench, ceilings, webhook_result, webhook_problems, middleware))
-    for log in sorted(logs.glob("gunicorn-*.log")):
+    went_wrong = any(r.non_2xx or r.errors or r.status != 200 for r in bench.results) or (
+        webhook_result is not None and (webhook_result.non_2xx or webhook_problems)
+    )
+    for log in sorted(logs.glob("gunicorn-*.log")) if went_wrong else ():
         # The app's warnings and errors (DJANGO_LOG_LEVEL=WARNING), gone with the temporary
         # directory: what a non-2xx or a failed event says about itself.
         lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
