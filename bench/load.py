@@ -819,7 +819,9 @@ def main():
     try:
         report = run(args, workdir, cleanup)
     except KeyboardInterrupt as interruption:
-        print(f"\nInterrupted ({interruption or 'Ctrl-C'}); stopping what the benchmark started…")
+        print(
+            f"\nInterrupted ({str(interruption) or 'Ctrl-C'}); stopping what the benchmark started…"
+        )
         report = None
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
