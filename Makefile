@@ -23,9 +23,15 @@ test: setup
 setup:
 	@bin/setup
 
-# Benchmarks (not tests): they print figures, see bench/README.md. Extra arguments go through
-# BENCH_ARGS, e.g. make bench-export BENCH_ARGS="--rows 1000,10000".
-bench: bench-export
+# Benchmarks (not tests): they print figures, see bench/README.md and docs/performance.md.
+# `make bench` is the site under load (PostgreSQL, gunicorn, nginx, wrk): BENCH_ARTICLES (20000),
+# BENCH_SECONDS (10), BENCH_WORKERS (2), BENCH_CONNECTIONS (16,32), e.g.
+# make bench BENCH_ARTICLES=2000; more options through BENCH_ARGS, e.g. BENCH_ARGS=--keep.
+# `make bench-export` is the members export, e.g. make bench-export BENCH_ARGS="--rows 1000,10000".
+export BENCH_ARTICLES BENCH_SECONDS BENCH_WORKERS BENCH_CONNECTIONS
+
+bench: setup
+	$(PYTHON) bench/load.py $(BENCH_ARGS)
 
 bench-export: setup
 	$(PYTHON) bench/export_members.py $(BENCH_ARGS)
