@@ -46,14 +46,15 @@ def test_the_shipped_configuration_becomes_plain_http_in_front_of_the_benchmarks
     ):
         assert gone not in site, gone
     assert "/tmp/bench/cache" in site and "/tmp/bench/log" in site
-    # One server is left: the port-80 redirect is gone.
-    assert len(re.findall(r"^server\s*\{", site, re.MULTILINE)) == 1
+    # The site and the purge endpoint are left: the port-80 redirect is gone.
+    assert len(re.findall(r"^server\s*\{", site, re.MULTILINE)) == 2
+    assert not re.search(r"^\s*listen\s+80\b", site, re.MULTILINE)
 
 
 @pytest.mark.parametrize(
     "token, pattern",
     [
-        ("listen 443 ssl", r"listen 443 ssl;"),
+        ("listen 443 ssl", r"listen 443 ssl[^;]*;"),
         ("127.0.0.1:8000", r"127\.0\.0\.1:8000"),
         ("/var/cache/nginx/newsroom", r"/var/cache/nginx/newsroom"),
         ("X-Forwarded-Proto $scheme", r"X-Forwarded-Proto \$scheme"),

@@ -49,9 +49,8 @@ def render(*, port, purge_port, app, var, cache, logs, secret, purge_also_on_ipv
     text = CONFIG.read_text()
     text, redirects = re.subn(r"\nserver \{\n    listen 80;\n.*?\n\}\n", "\n", text, flags=re.S)
     assert redirects == 1, "the port-80 redirect server block is no longer where it was"
-    text = _replace(text, "listen 443 ssl;", f"listen 127.0.0.1:{port};")
-    text = _replace(text, "    listen [::]:443 ssl;\n", "")
-    text = _replace(text, "    http2 on;\n", "")
+    text = _replace(text, "listen 443 ssl http2;", f"listen 127.0.0.1:{port};")
+    text = _replace(text, "    listen [::]:443 ssl http2;\n", "")
     text, certificates = re.subn(r"    ssl_certificate(_key)? .*;\n", "", text)
     assert certificates == 2
     text = _replace(text, "/srv/newsroom/var", str(var), count=-1)
