@@ -320,6 +320,7 @@ def test_static_and_media_files_come_from_disk(nginx, app_hits):
     assert picture.content == b"\xff\xd8\xff\xe0 a picture"
     assert picture.headers.get_all("Cache-Control") == ["public, max-age=31536000, immutable"]
     assert picture["X-Content-Type-Options"] == "nosniff"
+    assert picture["Content-Type"] == "image/jpeg"
     assert reader(nginx).get("/static/css/missing.css").status == 404
     assert app_hits == []
 
