@@ -16,7 +16,6 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Enclosure
@@ -29,11 +28,19 @@ from members.access import can_read_full
 
 from . import body as rendering
 from .models import Article, Author, Image, Region, Section, Tag
+from .object_cache import listing_subject
 from .renditions import Picture, picture
 from .richtext import FIGURE_TAG, figure_image_ids
 
 #: Stories in a feed.
 FEED_LENGTH = 20
+
+#: What an item needs beyond a listing card: who may read the body, the body as readers get it
+#: (newsroom.body) and the enclosure's size.
+ITEM_FIELDS = (
+    *("visibility", "public_from", "body", *Article.RENDERED_FIELDS),
+    "hero_image__file_size",
+)
 
 #: The width of the hero rendition a feed item encloses: big enough for a reader's full view.
 ENCLOSURE_WIDTH = 1280
@@ -81,7 +88,7 @@ class StoryFeed(Feed):
             self.feed_type = Atom1Feed
 
     def get_object(self, request, slug=None):
-        subject = get_object_or_404(self.model, slug=slug) if self.model else None
+        subject = listing_subject(request, self.model, slug) if self.model else None
         return Channel(request, subject)
 
     def title(self, channel):
@@ -113,13 +120,15 @@ class StoryFeed(Feed):
         if channel.subject is not None:
             stories = stories.filter(**{STORIES_OF[self.model]: channel.subject})
         articles = list(
-            stories.for_listing().prefetch_related("tags").with_last_change()[:FEED_LENGTH]
+            stories.for_listing(*ITEM_FIELDS)
+            .prefetch_related("tags")
+            .with_last_change()[:FEED_LENGTH]
         )
         anonymous = AnonymousUser()
         readable = {article.pk for article in articles if can_read_full(anonymous, article)}
         # The figures of every story in the feed, in one query (none without figures).
         ids = {i for a in articles if a.pk in readable for i in figure_image_ids(a.body)}
-        images = Image.objects.in_bulk(ids) if ids else {}
+        images = Image.for_figures(ids)
         render_figure = partial(_figure, channel.request)
         return [
             Item(

@@ -140,13 +140,14 @@ _remembered_lock = threading.Lock()
 
 
 def image_key(image):
-    """What a picture of `image` depends on: its file, size, built renditions and the way
-    media addresses are built; None when it must not be kept (addresses expire)."""
+    """What a picture of `image` depends on: its file, size, focal point (rendition names
+    carry it), built renditions and the way media addresses are built; None when it must not
+    be kept (addresses expire)."""
     media = stable_media_address()
     if media is None:
         return None
     built = tuple(sorted(image.renditions or ()))
-    return (image.pk, image.file.name, image.width, image.height, built, media)
+    return (image.pk, image.file.name, image.width, image.height, image.ppoi, built, media)
 
 
 def remembered(key, build):

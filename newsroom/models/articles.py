@@ -150,6 +150,9 @@ class AuthorLink(models.Model):
         return self.label
 
 
+#: What rendering a figure reads of its image (newsroom.body, newsroom.renditions).
+FIGURE_IMAGE_FIELDS = ("file", "width", "height", "ppoi", "renditions", "alt", "credit")
+
 #: Sent once an image saved with a new file is committed (`image_id`); newsroom.tasks listens and
 #: queues the building of its renditions.
 image_file_saved = Signal()
@@ -249,6 +252,12 @@ class Image(models.Model):
         Image.objects.filter(pk=self.pk).update(renditions=built)
         return done
 
+    @classmethod
+    def for_figures(cls, ids):
+        """{id: Image} of the library images `ids` with what rendering a figure reads of them
+        (no query for no ids)."""
+        return cls.objects.only(*FIGURE_IMAGE_FIELDS).in_bulk(ids) if ids else {}
+
     @property
     def missing_renditions(self):
         return [name for name in self.file.field.formats if name not in (self.renditions or ())]
@@ -294,14 +303,17 @@ class ArticleQuerySet(models.QuerySet):
             )
         )
 
-    def for_listing(self):
-        """Everything a listing card shows, in a constant number of queries."""
+    def for_listing(self, *fields):
+        """What a listing card shows and nothing more (never the body, its rendering or the
+        search columns), with its section, picture and bylines: two queries. `fields` adds
+        columns (of the article, or `hero_image__…`) for other uses."""
+        bylines = ArticleAuthor.objects.select_related("author").only(
+            "article", "position", "author__name", "author__slug"
+        )
         return (
             self.select_related("section", "hero_image")
-            .prefetch_related(
-                models.Prefetch("bylines", queryset=ArticleAuthor.objects.select_related("author"))
-            )
-            .defer(*Article.SEARCH_FIELDS)
+            .only(*Article.CARD_FIELDS, *fields)
+            .prefetch_related(models.Prefetch("bylines", queryset=bylines))
         )
 
     def showing_image(self, image_id):
@@ -494,6 +506,15 @@ class Article(models.Model):
         return self.headline
 
     SEARCH_FIELDS = ["search_document", "search_body"]
+    # What a listing card needs: its link (language, slug and the month of publication), its
+    # texts, its section's label and its picture (newsroom.renditions.picture).
+    CARD_FIELDS = [
+        *("headline", "slug", "standfirst", "language", "published_at", "created_at"),
+        *("section__name", "section__slug"),
+        *("hero_image__file", "hero_image__width", "hero_image__height"),
+        # Rendition names depend on the focal point (django-imagefield).
+        *("hero_image__renditions", "hero_image__ppoi"),
+    ]
     RENDERED_FIELDS = ["rendered_body", "rendered_breaks", "rendered_from"]
     # What the search vectors are built from.
     SEARCHED_FIELDS = {"language", "headline", "standfirst", "body"}
@@ -605,13 +626,13 @@ class Article(models.Model):
                 self.rendered_body, tuple(self.rendered_breaks), self.rendered_from
             )
         return rendering.render(
-            self.body, self.language, _images_by_id(figure_image_ids(self.body))
+            self.body, self.language, Image.for_figures(figure_image_ids(self.body))
         )
 
     def store_rendering(self):
         """Render the body for readers into `rendered_body` and its companions (not saved)."""
         rendered = rendering.render(
-            self.body, self.language, _images_by_id(figure_image_ids(self.body))
+            self.body, self.language, Image.for_figures(figure_image_ids(self.body))
         )
         self.rendered_body = rendered.html
         self.rendered_breaks = list(rendered.breaks)
@@ -815,15 +836,6 @@ class Article(models.Model):
         ArticleRedirect.objects.update_or_create(old_path=old_path, defaults={"article": self})
 
 
-#: What rendering a figure reads of its image (newsroom.body, newsroom.renditions).
-FIGURE_IMAGE_FIELDS = ("file", "width", "height", "renditions", "alt", "credit")
-
-
-def _images_by_id(ids):
-    """{id: Image} of the library images of a body's figures (none: no query)."""
-    return Image.objects.only(*FIGURE_IMAGE_FIELDS).in_bulk(ids) if ids else {}
-
-
 def store_renderings(model, rows, progress=None):
     """Render (pk, body, language) `rows` and store the results on `model` (the Article
     model, or its historical version in a migration); returns how many.
@@ -832,7 +844,7 @@ def store_renderings(model, rows, progress=None):
     no longer matches, and pages render the new body themselves until the next save.
     """
     done, batch = 0, []
-    for pk, rendered in rendering.render_many(rows, _images_by_id):
+    for pk, rendered in rendering.render_many(rows, Image.for_figures):
         batch.append(
             model(
                 pk=pk,
