@@ -1,4 +1,5 @@
-"""Article bodies rendered for readers when saved (newsroom.body), filled in for every story.
+"""Article bodies rendered for readers when saved (newsroom.body), filled in for every story;
+indexes in the order of the listings (newsroom.pagination).
 
 The fill uses the project's renderer as it is when the migration runs (a rendering holds the
 markup of the templates of the day) and reads only the image columns it needs. Should a later
@@ -39,4 +40,18 @@ class Migration(migrations.Migration):
             field=models.CharField(blank=True, editable=False, max_length=32),
         ),
         migrations.RunPython(render_bodies, migrations.RunPython.noop, elidable=True),
+        migrations.AddIndex(
+            model_name="article",
+            index=models.Index(
+                fields=["language", "status", "-published_at", "-id", "home_placement"],
+                name="newsroom_article_listing_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="article",
+            index=models.Index(
+                fields=["section", "language", "status", "-published_at", "-id"],
+                name="newsroom_article_section_idx",
+            ),
+        ),
     ]

@@ -500,6 +500,18 @@ class Article(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-published_at"], name="newsroom_article_pub_idx"),
+            # In the order of the listings (newsroom.pagination), so that a deep page's ids
+            # come from the index alone: the home page (home_placement, last, keeps the scan
+            # in the index), regions, tags and authors (joined to it)…
+            models.Index(
+                fields=["language", "status", "-published_at", "-id", "home_placement"],
+                name="newsroom_article_listing_idx",
+            ),
+            # …and a section's page.
+            models.Index(
+                fields=["section", "language", "status", "-published_at", "-id"],
+                name="newsroom_article_section_idx",
+            ),
         ]
 
     def __str__(self):
