@@ -3,7 +3,8 @@
 A page asks once, `blocks_for_page()`, and gets the block of each of its placements: the
 highest-priority running block that matches the placement, the page's language and section, and
 one of the reader's audiences (members.access). That takes one query, whatever the number of
-placements, blocks or stories.
+placements, blocks or stories, and what could show on a kind of page is the same for everyone:
+it is kept between changes (newsroom.object_cache), only the choice among it is made per reader.
 
 An anonymous page must be the same for every anonymous reader, so it can be cached whole: the
 reader is found without touching the session (`access.reader`), and a tie between blocks of the
@@ -24,6 +25,7 @@ from members import access
 from members.signals import support_started
 
 from .models import CallToAction, CallToActionCount, campaign_progress
+from .object_cache import cached
 
 Placement = CallToAction.Placement
 
@@ -90,12 +92,21 @@ def blocks_for_page(
     language = get_language()
     if audiences is None:
         audiences = access.audiences_of(access.reader(request))
-    blocks = CallToAction.objects.running(now)
-    if preview is not None:
-        blocks |= CallToAction.objects.filter(pk=preview.pk)
-    candidates = _with_campaign_progress(
-        blocks.could_show(language=language, section=section, placements=placements), now
-    )
+    if preview is None:
+        # The same for every reader of such a page: kept between changes (a block's start or
+        # end retires it on time; its goal bar may lag by PAGE_CACHE_SECONDS, as on a cached
+        # page).
+        placed = ",".join(placements)
+        candidates = cached(
+            request,
+            f"blocks:{language}:{section.pk if section else ''}:{placed}",
+            lambda: _candidates(
+                CallToAction.objects.running(now), language, section, placements, now
+            ),
+        )
+    else:
+        blocks = CallToAction.objects.running(now) | CallToAction.objects.filter(pk=preview.pk)
+        candidates = _candidates(blocks, language, section, placements, now)
     page_key = article.pk if article is not None else (section.pk if section else 0)
     chosen = {}
     for placement in placements:
@@ -123,6 +134,13 @@ def _asks_to_join_in_vain(block, audiences, readable):
     if block.target != CallToAction.Target.JOIN:
         return False
     return access.MEMBER in audiences or (not readable and block.placement == Placement.ARTICLE_END)
+
+
+def _candidates(blocks, language, section, placements, now):
+    """The `blocks` that could show on such a page, with their goal progress."""
+    return _with_campaign_progress(
+        blocks.could_show(language=language, section=section, placements=placements), now
+    )
 
 
 def _with_campaign_progress(blocks, now):

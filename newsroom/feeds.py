@@ -3,8 +3,9 @@ one section, region, tag or author.
 
 A feed reader is an anonymous reader: a story it may not read in full (members only, or early
 access before `public_from`) is in the feed by headline and standfirst only, as on the listings.
-Stories readers may read get their whole text, rendered as the page renders it but with plain
-`<img>` figures at absolute addresses and without fundraiser blocks.
+Stories readers may read get their whole text, rendered as the page renders it (the rendering
+stored at save, newsroom.body) but with plain `<img>` figures at absolute addresses and without
+fundraiser blocks.
 """
 
 import mimetypes
@@ -15,23 +16,31 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Enclosure
 from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.text import get_text_list
 from django.utils.translation import get_language, gettext, pgettext
 
 from members.access import can_read_full
 
+from . import body as rendering
 from .models import Article, Author, Image, Region, Section, Tag
+from .object_cache import listing_subject
 from .renditions import Picture, picture
-from .richtext import figure_image_ids
-from .templatetags.newsroom import body_html
+from .richtext import FIGURE_TAG, figure_image_ids
 
 #: Stories in a feed.
 FEED_LENGTH = 20
+
+#: What an item needs beyond a listing card: who may read the body, the body as readers get it
+#: (newsroom.body) and the enclosure's size.
+ITEM_FIELDS = (
+    *("visibility", "public_from", "body", *Article.RENDERED_FIELDS),
+    "hero_image__file_size",
+)
 
 #: The width of the hero rendition a feed item encloses: big enough for a reader's full view.
 ENCLOSURE_WIDTH = 1280
@@ -79,7 +88,7 @@ class StoryFeed(Feed):
             self.feed_type = Atom1Feed
 
     def get_object(self, request, slug=None):
-        subject = get_object_or_404(self.model, slug=slug) if self.model else None
+        subject = listing_subject(request, self.model, slug) if self.model else None
         return Channel(request, subject)
 
     def title(self, channel):
@@ -111,13 +120,15 @@ class StoryFeed(Feed):
         if channel.subject is not None:
             stories = stories.filter(**{STORIES_OF[self.model]: channel.subject})
         articles = list(
-            stories.for_listing().prefetch_related("tags").with_last_change()[:FEED_LENGTH]
+            stories.for_listing(*ITEM_FIELDS)
+            .prefetch_related("tags")
+            .with_last_change()[:FEED_LENGTH]
         )
         anonymous = AnonymousUser()
         readable = {article.pk for article in articles if can_read_full(anonymous, article)}
-        # The figures of every story in the feed, in one query.
+        # The figures of every story in the feed, in one query (none without figures).
         ids = {i for a in articles if a.pk in readable for i in figure_image_ids(a.body)}
-        images = Image.objects.in_bulk(ids) if ids else {}
+        images = Image.for_figures(ids)
         render_figure = partial(_figure, channel.request)
         return [
             Item(
@@ -127,7 +138,7 @@ class StoryFeed(Feed):
                     {
                         "article": article,
                         "body": (
-                            body_html(article.body, render_figure, images=images)
+                            _body(article, images, render_figure)
                             if article.pk in readable
                             else None
                         ),
@@ -168,6 +179,14 @@ class StoryFeed(Feed):
 
     def item_enclosures(self, item):
         return [item.enclosure] if item.enclosure else []
+
+
+def _body(article, images, render_figure):
+    """A story's body for feeds: the page's stored rendering when it is current and has no
+    figure (the feed's figures differ from the page's), else rendered here (newsroom.body)."""
+    if article.rendering_is_current and not FIGURE_TAG.search(article.body):
+        return mark_safe(article.rendered_body)
+    return mark_safe(rendering.render(article.body, article.language, images, render_figure).html)
 
 
 def _figure(request, image, caption):

@@ -6,7 +6,7 @@ described by its SEO description or its standfirst (`Article.description`), neve
 so a gated story's body cannot leak through a link preview or a search result snippet.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -105,7 +105,7 @@ def article_metadata(request, article, *, authors, editions, filed_under, correc
     image = None
     if article.hero_image:
         image = social_picture(article.hero_image)
-        image.src = absolute(image.src)
+        image = replace(image, src=absolute(image.src))
     # The page shows a correction's time as "Updated"; search engines should read the same.
     published = _timestamp(article.published_at)
     modified = _timestamp(corrections[-1].created_at) if corrections else published

@@ -136,17 +136,25 @@ def _generation(found):
     return generation
 
 
-def _lifetime(generation, found):
-    """Seconds a page rendered now may be kept: `PAGE_CACHE_SECONDS`, or less when the next
-    scheduled change comes sooner. The next change is itself cached per generation."""
-    now = timezone.now()
+def _known_next_change(generation, found, now):
+    """The next scheduled change after `now`, cached per generation; `found` (what was read
+    from the cache for this request) remembers it for the rest of the request."""
     known = found.get(NEXT_CHANGE)
     if known is None or known[0] != generation or (known[1] is not None and known[1] <= now):
         known = (generation, next_change(now))
         pages().set(NEXT_CHANGE, known, settings.PAGE_CACHE_SECONDS)
+        found[NEXT_CHANGE] = known
+    return known[1]
+
+
+def _lifetime(generation, found):
+    """Seconds a page rendered now may be kept: `PAGE_CACHE_SECONDS`, or less when the next
+    scheduled change comes sooner. The next change is itself cached per generation."""
+    now = timezone.now()
+    change = _known_next_change(generation, found, now)
     seconds = settings.PAGE_CACHE_SECONDS
-    if known[1] is not None:
-        seconds = min(seconds, math.floor((known[1] - now).total_seconds()))
+    if change is not None:
+        seconds = min(seconds, math.floor((change - now).total_seconds()))
     return max(seconds, 0)
 
 
@@ -214,6 +222,7 @@ def page_cache_middleware(get_response):
         key = page_key(request)
         found = pages().get_many([GENERATION, NEXT_CHANGE, key])
         generation = _generation(found)
+        request._page_cache_read = (generation, found)
         stored = found.get(key)
         if stored is not None and stored[0] == generation:
             _, expires, response = stored
@@ -232,6 +241,26 @@ def page_cache_middleware(get_response):
         return _update_marker(request, response)
 
     return middleware
+
+
+# The version of what pages show, for the object caches -----------------------------------------
+
+
+def site_version(request=None):
+    """A name for the state of everything reader pages show: it changes with every purge (the
+    generation) and at the next scheduled change (a publication, an early-access opening, a
+    fundraiser block's start or end). Caches of the objects pages are made of
+    (newsroom.object_cache) key on it, so they are retired exactly when pages are. Costs nothing
+    more on a request the middleware has looked up; otherwise one read of the page cache."""
+    known = getattr(request, "_page_cache_read", None)
+    if known is None:
+        found = pages().get_many([GENERATION, NEXT_CHANGE])
+        known = (_generation(found), found)
+        if request is not None:
+            request._page_cache_read = known
+    generation, found = known
+    change = _known_next_change(generation, found, timezone.now())
+    return f"{generation}:{change.timestamp() if change else ''}"
 
 
 # The signed-in marker --------------------------------------------------------------------------

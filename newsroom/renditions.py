@@ -4,10 +4,17 @@ Renditions are built off the request path (`Image.build_renditions()`, run by a 
 upload and by `manage.py build_renditions`). Pages only offer what `Image.renditions` records as
 built, so a missing rendition falls back to the nearest one that exists, or to the cleaned
 original, and a page never waits for image processing.
+
+What a page offers of an image (`picture()`: addresses, srcset, intrinsic size) is worked out
+once per image, file and set of renditions in each process and kept (`remembered()`), not for
+every card of every request: a new file or a new rendition is a new key. Nothing is kept while
+media addresses expire (S3 with signed URLs, `stable_media_address()`).
 """
 
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 
+from django.core.files.storage import default_storage
 from imagefield.processing_pillow import register_pillow
 from PIL import Image
 
@@ -96,13 +103,13 @@ def image_formats():
     return formats
 
 
-@dataclass
+@dataclass(frozen=True)
 class Source:
     type: str
     srcset: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Picture:
     """What a `<picture>` needs: modern sources, the fallback `<img>` and its intrinsic size."""
 
@@ -110,7 +117,52 @@ class Picture:
     width: int
     height: int
     srcset: str = ""
-    sources: list[Source] = field(default_factory=list)
+    sources: tuple[Source, ...] = ()
+
+
+# The name whose address tells how media addresses are built (a base URL, a CDN domain…).
+_PROBE = "newsroom-media-address"
+
+
+def stable_media_address():
+    """The address the media storage gives a sample name, which changes with any setting that
+    changes media addresses (MEDIA_URL, an S3 bucket or CDN domain); None when addresses expire
+    (S3's signed URLs), so that nothing keeps them."""
+    if getattr(default_storage, "querystring_auth", False):
+        return None
+    return default_storage.url(_PROBE)
+
+
+# What `remembered()` keeps in this process: pictures and their markup, at most this many.
+_REMEMBERED_MAX = 5000
+_remembered = {}
+_remembered_lock = threading.Lock()
+
+
+def image_key(image):
+    """What a picture of `image` depends on: its file, size, focal point (rendition names
+    carry it), built renditions and the way media addresses are built; None when it must not
+    be kept (addresses expire)."""
+    media = stable_media_address()
+    if media is None:
+        return None
+    built = tuple(sorted(image.renditions or ()))
+    return (image.pk, image.file.name, image.width, image.height, image.ppoi, built, media)
+
+
+def remembered(key, build):
+    """`build()`, kept in this process under `key` (None: never kept). Any change to what
+    the value depends on must change the key: nothing here expires."""
+    if key is None:
+        return build()
+    found = _remembered.get(key)
+    if found is None:
+        found = build()
+        with _remembered_lock:
+            if len(_remembered) >= _REMEMBERED_MAX:
+                _remembered.clear()
+            _remembered[key] = found
+    return found
 
 
 def picture(image, kind="w", preferred=960):
@@ -118,7 +170,15 @@ def picture(image, kind="w", preferred=960):
 
     `kind` is "w" (the picture's own ratio) or "card" (3:2 crops). The fallback `<img src>` is
     the built rendition whose width is nearest `preferred`; without any, the cleaned original.
+    Worked out once per image, file and set of renditions (`remembered()`).
     """
+    key = image_key(image)
+    return remembered(
+        key and ("picture", kind, preferred, *key), lambda: _picture(image, kind, preferred)
+    )
+
+
+def _picture(image, kind, preferred):
     built = set(image.renditions or ())
     widths = WIDTHS if kind == "w" else CARD_WIDTHS
     original_width = image.width or max(widths)
@@ -153,7 +213,7 @@ def picture(image, kind="w", preferred=960):
         width=width,
         height=height,
         srcset=", ".join(f"{url} {w}w" for url, w in fallback),
-        sources=sources,
+        sources=tuple(sources),
     )
 
 

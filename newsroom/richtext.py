@@ -4,15 +4,17 @@ The extensions enabled in the editor (`BODY_EXTENSIONS`, `BIO_EXTENSIONS`) are a
 sanitiser allows: django-prose-editor derives nh3's allow-list from them, and the fields use the
 cleaners built here. Stored HTML is cleaned when the model is saved, not only in a form, so
 nothing that reaches the database through any path (admin, shell, import) can carry script into
-a page; the article page cleans the body once more as it renders it.
+a page; the body is cleaned once more when it is rendered for readers, and a body that changed
+past `Article.save()` is rendered (so cleaned) again by its page (newsroom.body).
 
 An inline figure is stored as a reference to a library image and its caption, nothing else:
 `<figure data-image-id="42"><figcaption>Caption</figcaption></figure>` (ARCHITECTURE.md §4).
-Pages expand it into a `<picture>` with the image's credit (`newsroom.templatetags.newsroom`).
+Readers get it expanded into a `<picture>` with the image's credit (newsroom.body).
 """
 
 import functools
 import html
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -195,8 +197,14 @@ def split_figures(sanitised_html):
     return splitter.parts
 
 
+#: A body without this holds no figure, whatever else it holds (tag names know no case).
+FIGURE_TAG = re.compile("<figure", re.IGNORECASE)
+
+
 def figure_image_ids(body):
     """The ids of the library images that a body's figures show, in order of appearance."""
+    if not FIGURE_TAG.search(body or ""):
+        return []
     ids = (
         part.image_id for part in split_figures(clean_body(body)) if isinstance(part, StoredFigure)
     )
@@ -226,49 +234,21 @@ def clean_page(value):
 # Elements without an end tag, which open no level.
 VOID_ELEMENTS = {"br", "img", "hr", "source", "wbr"}
 
-
-class _TopLevelParagraphs(HTMLParser):
-    """Finds where the n-th top-level paragraph of sanitised HTML ends (not one inside a list,
-    a quote or a figure), copying the markup through so the split loses nothing."""
-
-    def __init__(self, n):
-        super().__init__(convert_charrefs=False)
-        self.n, self.depth, self.count = n, 0, 0
-        self.before, self.after = [], []
-
-    def _add(self, raw):
-        (self.after if self.count >= self.n else self.before).append(raw)
-
-    def handle_starttag(self, tag, attrs):
-        self._add(self.get_starttag_text())
-        if tag not in VOID_ELEMENTS:
-            self.depth += 1
-
-    def handle_startendtag(self, tag, attrs):
-        self._add(self.get_starttag_text())
-
-    def handle_endtag(self, tag):
-        self._add(f"</{tag}>")
-        self.depth -= 1
-        if self.depth == 0 and tag == "p":
-            self.count += 1
-
-    def handle_data(self, data):
-        self._add(data)
-
-    def handle_entityref(self, name):
-        self._add(f"&{name};")
-
-    def handle_charref(self, name):
-        self._add(f"&#{name};")
+# A tag of sanitised HTML (nh3's serialisation: lowercase names, quoted attribute values, which
+# may hold a ">"); text there never holds a "<", which is always escaped.
+_TAG = re.compile(r"""<(/?)([a-z][a-z0-9]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
 
 
-def split_after_paragraph(sanitised_html, n):
-    """(before, after) the n-th top-level paragraph, or None when fewer than n + 1 top-level
-    paragraphs exist (a block after the last paragraph would not be inside the story)."""
-    parser = _TopLevelParagraphs(n)
-    parser.feed(sanitised_html)
-    parser.close()
-    if parser.count < n + 1:
-        return None
-    return "".join(parser.before), "".join(parser.after)
+def paragraph_ends(sanitised_html):
+    """The offsets in sanitised HTML just after each top-level paragraph (not one inside a
+    list, a quote or a figure): where a block placed "after paragraph n" goes."""
+    depth, ends = 0, []
+    for tag in _TAG.finditer(sanitised_html):
+        closing, name = tag.group(1), tag.group(2)
+        if closing:
+            depth -= 1
+            if depth == 0 and name == "p":
+                ends.append(tag.end())
+        elif name not in VOID_ELEMENTS:
+            depth += 1
+    return ends

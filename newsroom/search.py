@@ -135,7 +135,13 @@ def search(queryset, terms, *, language, readable):
     readable_flag = ExpressionWrapper(readable, output_field=BooleanField())
     if not is_full_text(queryset.db):
         return _fallback_search(queryset, terms, readable).annotate(
-            search_readable=readable_flag, search_snippet=Value(None, output_field=TextField())
+            search_readable=readable_flag,
+            search_snippet=Value(None, output_field=TextField()),
+            # What `snippets()` quotes from: the body only where the reader may read it, so a
+            # listing that loads no body (`for_listing()`) needs no query per result.
+            search_text=Case(
+                When(readable, then=F("body")), default=Value(""), output_field=TextField()
+            ),
         )
     config = text_search_config(language)
     query = SearchQuery(terms, config=config, search_type="websearch")
@@ -210,7 +216,7 @@ def snippets(articles, terms):
             continue
         text = article.standfirst
         if article.search_readable:
-            text = f"{text}\n{plain_text(article.body)}"
+            text = f"{text}\n{plain_text(article.search_text)}"
         text = " ".join(text.split())
         found = pattern.search(text)
         start = max(0, found.start() - _FALLBACK_CONTEXT) if found else 0

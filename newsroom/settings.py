@@ -175,8 +175,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "members.User"
 
 # Caches. "default" holds rate limits; "pages" holds whole pages for anonymous readers
-# (newsroom.page_cache); "counters" the fundraiser blocks' views and clicks. With REDIS_URL all
-# three live in Redis (the choice as soon as there is more than one app server). Without it,
+# (newsroom.page_cache); "counters" the fundraiser blocks' views and clicks; "objects" what pages
+# are made of (newsroom.object_cache). With REDIS_URL all four live in Redis (the choice as soon as there is more than one app server). Without it,
 # "default" and "pages" are in the database, which every process shares, so that limits count
 # and a purge reaches them all; their tables are created by `migrate` (newsroom.apps).
 # Sessions are stored in the database (read through the default cache when there is Redis), so
@@ -200,6 +200,12 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "newsroom-counters",
         },
+        # What reader pages are made of (newsroom.object_cache).
+        "objects": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "newsroom-objects",
+        },
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
@@ -208,6 +214,8 @@ else:
     # gunicorn's workers, which a per-process memory cache would multiply. `migrate` creates
     # both tables. The fundraiser counters stay in each process's memory: a database write per
     # page view is what they exist to avoid, and each process adds its own counts to the rows.
+    # So do what pages are made of: a database read each would cost what it saves, and their
+    # names carry the shared page cache's version, so every process retires them together.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -219,6 +227,11 @@ else:
             "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_MAX_ENTRIES", 20_000)},
         },
         "counters": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "objects": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "objects",
+            "OPTIONS": {"MAX_ENTRIES": 5_000},
+        },
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # How long anonymous pages are kept, in the app and in shared caches in front (s-maxage), in

@@ -20,6 +20,7 @@ from .metadata import article_metadata, language_links
 from .models import (
     HOME_FEATURED_MAX,
     Article,
+    ArticleAuthor,
     Author,
     CallToAction,
     Page,
@@ -27,6 +28,7 @@ from .models import (
     Section,
     Tag,
 )
+from .object_cache import cached, listing_subject, nav_sections
 from .page_cache import shared_page
 from .pagination import listing_page
 
@@ -49,13 +51,7 @@ def home(request):
     page = listing_page(request, _published_in_language().filter(home_placement=""))
     lead, featured = None, []
     if page.number == 1:
-        # A pin counts once the story is out; a scheduled lead takes its place on time.
-        # "lead" sorts after "featured", so descending puts the lead first.
-        pinned = list(
-            _published_in_language()
-            .exclude(home_placement="")
-            .order_by("-home_placement", "-published_at", "-id")[: 1 + HOME_FEATURED_MAX]
-        )
+        pinned = cached(request, f"pinned:{get_language()}", _pinned_stories)
         lead = next((a for a in pinned if a.home_placement == Article.HomePlacement.LEAD), None)
         featured = [a for a in pinned if a.home_placement == Article.HomePlacement.FEATURED]
         featured = featured[:HOME_FEATURED_MAX]
@@ -73,6 +69,19 @@ def home(request):
             "featured": featured,
             "call_to_action_blocks": blocks_for_page(request, listing=True),
         },
+    )
+
+
+def _pinned_stories():
+    # A pin counts once the story is out; a scheduled lead takes its place on time (the
+    # object cache's version changes then). "lead" sorts after "featured", so descending puts
+    # the lead first.
+    return list(
+        Article.objects.published()
+        .filter(language=get_language())
+        .for_listing("home_placement")
+        .exclude(home_placement="")
+        .order_by("-home_placement", "-published_at", "-id")[: 1 + HOME_FEATURED_MAX]
     )
 
 
@@ -94,21 +103,21 @@ def _listing(request, subject, stories, **block_filters):
 @require_safe
 @shared_page
 def section_detail(request, slug):
-    section = get_object_or_404(Section, slug=slug)
+    section = listing_subject(request, Section, slug)
     return _listing(request, section, {"section": section}, section=section)
 
 
 @require_safe
 @shared_page
 def region_detail(request, slug):
-    region = get_object_or_404(Region, slug=slug)
+    region = listing_subject(request, Region, slug)
     return _listing(request, region, {"regions": region})
 
 
 @require_safe
 @shared_page
 def tag_detail(request, slug):
-    tag = get_object_or_404(Tag, slug=slug)
+    tag = listing_subject(request, Tag, slug)
     return _listing(request, tag, {"tags": tag})
 
 
@@ -116,9 +125,7 @@ def tag_detail(request, slug):
 @shared_page
 def author_detail(request, slug):
     """An author's page: photo, role, biography, links, and their stories in this language."""
-    author = get_object_or_404(
-        Author.objects.select_related("photo").prefetch_related("links"), slug=slug
-    )
+    author = listing_subject(request, Author, slug)
     return _listing(request, author, {"bylines__author": author})
 
 
@@ -128,7 +135,7 @@ def search(request):
     """Search this language's stories (`?q=`, optionally `?section=<slug>`; an unknown
     section is no page). A story's body is matched and quoted only for readers who may read
     it in full; gated stories are found by their headline and standfirst."""
-    sections = list(Section.objects.all())
+    sections = nav_sections(request)
     form = SearchForm(request.GET, sections=sections)
     if not form.is_valid():
         raise Http404("No such section")
@@ -151,8 +158,6 @@ def search(request):
             "form": form,
             "terms": terms,
             "page": page,
-            # The section list, read once for the navigation and the form.
-            "nav_sections": sections,
         },
     )
 
@@ -190,10 +195,13 @@ def article_detail(request, year, month, slug):
 def render_article(request, article, *, readable, blocks, **extra):
     """An article's page: the whole body if `readable`, else the gate; `blocks` are its
     fundraiser blocks (newsroom.calls_to_action)."""
-    authors = [b.author for b in article.bylines.select_related("author")]
-    corrections = list(article.corrections.all())
-    editions = list(article.other_editions())
-    filed_under = _filed_under(article)
+    if article.is_published:
+        # What the page shows around the story is the same for every reader: kept between
+        # changes (newsroom.object_cache). A preview is always read afresh.
+        around = cached(request, f"around:{article.pk}:{get_language()}", lambda: _around(article))
+    else:
+        around = _around(article)
+    authors, corrections, editions, filed_under, related = around
     metadata = article_metadata(
         request,
         article,
@@ -213,11 +221,24 @@ def render_article(request, article, *, readable, blocks, **extra):
             "corrections": corrections,
             "editions": editions,
             "filed_under": filed_under,
-            "related": _related_stories(article) if article.is_published else [],
+            "related": related,
             "metadata": metadata,
             "language_links": language_links(request, editions),
             **extra,
         },
+    )
+
+
+def _around(article):
+    """What an article's page shows around the story: its authors, corrections, other
+    editions, regions and tags, and related stories (only for a published story)."""
+    bylines = ArticleAuthor.objects.filter(article=article).select_related("author")
+    return (
+        [byline.author for byline in bylines],
+        list(article.corrections.all()),
+        list(article.other_editions()),
+        _filed_under(article),
+        _related_stories(article) if article.is_published else [],
     )
 
 
@@ -243,7 +264,8 @@ def _related_stories(article):
             | Q(tags__in=article.tags.all())
         )
         .exclude(pk=article.pk)
-        .select_related("section", "hero_image")
+        .for_listing()
+        .prefetch_related(None)
         .distinct()[:RELATED_STORIES]
     )
 

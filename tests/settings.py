@@ -45,4 +45,5 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
     "counters": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "n"},
+    "objects": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "o"},
 }

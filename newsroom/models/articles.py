@@ -19,9 +19,10 @@ from django_prose_editor.fields import ProseEditorField
 from imagefield.fields import ImageField, PPOIField
 from simple_history.models import HistoricalRecords
 
+from .. import body as rendering
 from ..images import check_storage, image_upload_to
 from ..renditions import image_formats
-from ..richtext import BIO_EXTENSIONS, BODY_EXTENSIONS, clean_bio, clean_body
+from ..richtext import BIO_EXTENSIONS, BODY_EXTENSIONS, clean_bio, clean_body, figure_image_ids
 from ..search import is_full_text, search, search_vectors
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,9 @@ class AuthorLink(models.Model):
         return self.label
 
 
+#: What rendering a figure reads of its image (newsroom.body, newsroom.renditions).
+FIGURE_IMAGE_FIELDS = ("file", "width", "height", "ppoi", "renditions", "alt", "credit")
+
 #: Sent once an image saved with a new file is committed (`image_id`); newsroom.tasks listens and
 #: queues the building of its renditions.
 image_file_saved = Signal()
@@ -248,6 +252,12 @@ class Image(models.Model):
         Image.objects.filter(pk=self.pk).update(renditions=built)
         return done
 
+    @classmethod
+    def for_figures(cls, ids):
+        """{id: Image} of the library images `ids` with what rendering a figure reads of them
+        (no query for no ids)."""
+        return cls.objects.only(*FIGURE_IMAGE_FIELDS).in_bulk(ids) if ids else {}
+
     @property
     def missing_renditions(self):
         return [name for name in self.file.field.formats if name not in (self.renditions or ())]
@@ -293,14 +303,29 @@ class ArticleQuerySet(models.QuerySet):
             )
         )
 
-    def for_listing(self):
-        """Everything a listing card shows, in a constant number of queries."""
+    def for_listing(self, *fields):
+        """What a listing card shows and nothing more (never the body, its rendering or the
+        search columns), with its section, picture and bylines: two queries. `fields` adds
+        columns (of the article, or `hero_image__…`) for other uses."""
+        bylines = ArticleAuthor.objects.select_related("author").only(
+            "article", "position", "author__name", "author__slug"
+        )
         return (
             self.select_related("section", "hero_image")
-            .prefetch_related(
-                models.Prefetch("bylines", queryset=ArticleAuthor.objects.select_related("author"))
-            )
-            .defer(*Article.SEARCH_FIELDS)
+            .only(*Article.CARD_FIELDS, *fields)
+            .prefetch_related(models.Prefetch("bylines", queryset=bylines))
+        )
+
+    def showing_image(self, image_id):
+        """Stories whose body has a figure of the library image `image_id`."""
+        return self.filter(body__contains=f'data-image-id="{int(image_id)}"')
+
+    def render_bodies(self, progress=None):
+        """Render these stories' bodies for readers again and store them (newsroom.body),
+        `BATCH_SIZE` at a time with one query for their figures' images; returns how many.
+        `progress(n)` is told each batch's size."""
+        return store_renderings(
+            Article, self.order_by("pk").values_list("pk", "body", "language"), progress
         )
 
     def search(self, terms, *, readable):
@@ -434,10 +459,19 @@ class Article(models.Model):
     # who may read it.
     search_document = SearchVectorField(null=True, editable=False)
     search_body = SearchVectorField(null=True, editable=False)
+    # The body as readers get it, rendered by save() (newsroom.body): its HTML, the offsets
+    # just after its top-level paragraphs, and the fingerprint of what it was rendered from.
+    rendered_body = models.TextField(blank=True, editable=False)
+    rendered_breaks = models.JSONField(default=list, blank=True, editable=False)
+    rendered_from = models.CharField(max_length=32, blank=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
     history = HistoricalRecords(
-        m2m_fields=[regions, tags], excluded_fields=["search_document", "search_body"]
+        m2m_fields=[regions, tags],
+        excluded_fields=[
+            *("search_document", "search_body"),
+            *("rendered_body", "rendered_breaks", "rendered_from"),
+        ],
     )
 
     class Meta:
@@ -466,12 +500,34 @@ class Article(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-published_at"], name="newsroom_article_pub_idx"),
+            # In the order of the listings (newsroom.pagination), so that a deep page's ids
+            # come from the index alone: the home page (home_placement, last, keeps the scan
+            # in the index), regions, tags and authors (joined to it)…
+            models.Index(
+                fields=["language", "status", "-published_at", "-id", "home_placement"],
+                name="newsroom_article_listing_idx",
+            ),
+            # …and a section's page.
+            models.Index(
+                fields=["section", "language", "status", "-published_at", "-id"],
+                name="newsroom_article_section_idx",
+            ),
         ]
 
     def __str__(self):
         return self.headline
 
     SEARCH_FIELDS = ["search_document", "search_body"]
+    # What a listing card needs: its link (language, slug and the month of publication), its
+    # texts, its section's label and its picture (newsroom.renditions.picture).
+    CARD_FIELDS = [
+        *("headline", "slug", "standfirst", "language", "published_at", "created_at"),
+        *("section__name", "section__slug"),
+        *("hero_image__file", "hero_image__width", "hero_image__height"),
+        # Rendition names depend on the focal point (django-imagefield).
+        *("hero_image__renditions", "hero_image__ppoi"),
+    ]
+    RENDERED_FIELDS = ["rendered_body", "rendered_breaks", "rendered_from"]
     # What the search vectors are built from.
     SEARCHED_FIELDS = {"language", "headline", "standfirst", "body"}
 
@@ -519,8 +575,20 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         """Save, refusing with a `ValidationError` a story that goes out (or whose pictures
-        change while it is out) with the problems `publication_problems()` lists."""
+        change while it is out) with the problems `publication_problems()` lists.
+
+        The body is sanitised, and rendered for readers when it (or its language) is saved or
+        its stored rendering no longer matches it (newsroom.body)."""
         self.body = clean_body(self.body)
+        update_fields = kwargs.get("update_fields")
+        if (
+            update_fields is None
+            or {"body", "language"} & set(update_fields)
+            or self.rendered_from != rendering.fingerprint(self.body, self.language)
+        ):
+            self.store_rendering()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, *self.RENDERED_FIELDS}
         # One transaction: a refused save leaves the previous lead story in place.
         with transaction.atomic():
             if self.home_placement == self.HomePlacement.LEAD:
@@ -555,6 +623,32 @@ class Article(models.Model):
             self._index_for_search(kwargs.get("update_fields"))
             if stored is not None:
                 self._redirect_old_url(stored)
+
+    @property
+    def rendering_is_current(self):
+        """Whether `rendered_body` was rendered from this row's body as it is (newsroom.body)."""
+        fingerprint = rendering.fingerprint(self.body, self.language)
+        return bool(fingerprint) and self.rendered_from == fingerprint
+
+    def reader_body(self):
+        """The body as readers get it (newsroom.body): the stored rendering while it matches
+        this row's body, else rendered now (one query for its figures' images), not stored."""
+        if self.rendering_is_current:
+            return rendering.Rendered(
+                self.rendered_body, tuple(self.rendered_breaks), self.rendered_from
+            )
+        return rendering.render(
+            self.body, self.language, Image.for_figures(figure_image_ids(self.body))
+        )
+
+    def store_rendering(self):
+        """Render the body for readers into `rendered_body` and its companions (not saved)."""
+        rendered = rendering.render(
+            self.body, self.language, Image.for_figures(figure_image_ids(self.body))
+        )
+        self.rendered_body = rendered.html
+        self.rendered_breaks = list(rendered.breaks)
+        self.rendered_from = rendered.fingerprint
 
     def _index_for_search(self, update_fields):
         """Rebuild the search vectors from the text just saved (on PostgreSQL; the fallback
@@ -752,6 +846,36 @@ class Article(models.Model):
         # Back at an address it had before: the page itself answers there again.
         ArticleRedirect.objects.filter(old_path=new_path).delete()
         ArticleRedirect.objects.update_or_create(old_path=old_path, defaults={"article": self})
+
+
+def store_renderings(model, rows, progress=None):
+    """Render (pk, body, language) `rows` and store the results on `model` (the Article
+    model, or its historical version in a migration); returns how many.
+
+    A story saved meanwhile may get the rendering of its previous body: its fingerprint then
+    no longer matches, and pages render the new body themselves until the next save.
+    """
+    done, batch = 0, []
+    for pk, rendered in rendering.render_many(rows, Image.for_figures):
+        batch.append(
+            model(
+                pk=pk,
+                rendered_body=rendered.html,
+                rendered_breaks=list(rendered.breaks),
+                rendered_from=rendered.fingerprint,
+            )
+        )
+        if len(batch) == rendering.BATCH_SIZE:
+            done += _store(model, batch, progress)
+            batch = []
+    return done + _store(model, batch, progress)
+
+
+def _store(model, batch, progress):
+    model.objects.bulk_update(batch, Article.RENDERED_FIELDS)
+    if progress:
+        progress(len(batch))
+    return len(batch)
 
 
 #: How an inline figure names its library image in a stored body (newsroom.richtext).

@@ -9,26 +9,20 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, to_locale
 
 from members.access import is_member, reader
-from newsroom.models import CallToAction, Image
-from newsroom.renditions import picture
-from newsroom.richtext import (
-    StoredFigure,
-    clean_bio,
-    clean_body,
-    split_after_paragraph,
-    split_figures,
-)
+from newsroom.body import FIGURE, figure_context
+from newsroom.models import CallToAction
+from newsroom.renditions import image_key, picture, remembered
+from newsroom.richtext import clean_bio
 
 register = template.Library()
 # "ru" → "ru", "pt-br" → "pt_BR": OpenGraph's og:locale.
 register.filter("to_locale", to_locale)
 
-FIGURE = "newsroom/includes/figure.html"
 CALL_TO_ACTION = "newsroom/includes/call_to_action.html"
+PICTURE = "newsroom/includes/picture.html"
 
-# What share of the viewport the pictures take, so browsers pick the right rendition before
-# layout: full width on phones, the article column or a third of the page on wide screens.
-ARTICLE_SIZES = "(min-width: 60em) 54rem, 100vw"
+# What share of the viewport the cards' pictures take, so browsers pick the right rendition
+# before layout: full width on phones, half or a third of the page on wider screens.
 CARD_SIZES = "(min-width: 60em) 18rem, (min-width: 40em) 50vw, 100vw"
 LEAD_SIZES = "(min-width: 60em) 36rem, 100vw"
 
@@ -37,27 +31,31 @@ LEAD_SIZES = "(min-width: 60em) 36rem, 100vw"
 def figure(image, caption="", eager=False, alt=""):
     """A captioned image: `<figure>`, `<picture>` and "Caption. Image: Credit.".
 
-    `alt` overrides the library's alternative text for this placement.
+    `alt` overrides the library's alternative text for this placement. Body figures are
+    rendered when the story is saved (newsroom.body); this is the hero's.
     """
-    return {
-        "image": image,
-        "picture": picture(image, "w", preferred=960),
-        "caption": caption,
-        "eager": eager,
-        "sizes": ARTICLE_SIZES,
-        "alt": alt or image.alt,
-    }
+    return figure_context(image, caption, eager, alt)
 
 
-@register.inclusion_tag("newsroom/includes/picture.html")
+@register.simple_tag
 def card_picture(image, lead=False):
-    """A listing card's 3:2 picture. Its alt is empty: the headline beside it says what it is."""
-    return {
+    """A listing card's 3:2 picture. Its alt is empty: the headline beside it says what it is.
+
+    The markup is the same wherever the image is a card: rendered once per image, file and set
+    of renditions in each process (newsroom.renditions.remembered).
+    """
+    key = image_key(image)
+    return remembered(key and ("card", lead, *key), lambda: _card_picture(image, lead))
+
+
+def _card_picture(image, lead):
+    context = {
         "picture": picture(image, "card", preferred=640),
         "eager": lead,
         "sizes": LEAD_SIZES if lead else CARD_SIZES,
         "alt": "",
     }
+    return mark_safe(get_template(PICTURE).render(context))
 
 
 @register.simple_tag
@@ -70,47 +68,18 @@ def json_ld(data):
     return format_html('<script type="application/ld+json">{}</script>', mark_safe(text))
 
 
-@register.filter
-def render_body(body, inline_block=None):
-    """An article body for readers, each stored figure expanded as the hero is, and the
-    fundraiser block `inline_block` (if any) after its paragraph (`position`), counted on
-    top-level paragraphs only; a story with no paragraph after that one gets none."""
-    return body_html(body, _page_figure, inline_block=inline_block)
-
-
-def _page_figure(image, caption):
-    return get_template(FIGURE).render(figure(image, caption))
-
-
-def body_html(body, render_figure, *, images=None, inline_block=None):
-    """An article body's HTML, each stored figure replaced by `render_figure(image, caption)`
-    and the fundraiser block `inline_block` (if any) after its paragraph.
-
-    The library images of all figures are loaded in one query, however many there are, unless
-    the caller passes them already loaded (`images`, {id: Image}: a feed loads them for all its
-    stories at once); a figure whose image has been deleted disappears. The body was sanitised
-    on save, and is again here in case something wrote it past `Article.save()` (a queryset
-    update, say).
-    """
-    body = clean_body(body)
-    split = split_after_paragraph(body, inline_block.position) if inline_block else None
-    if split is None:
-        parts = split_figures(body)
-    else:
-        parts = [*split_figures(split[0]), inline_block, *split_figures(split[1])]
-    if images is None:
-        ids = {part.image_id for part in parts if isinstance(part, StoredFigure)}
-        images = Image.objects.in_bulk(ids) if ids else {}
-    html = []
-    for part in parts:
-        if isinstance(part, StoredFigure):
-            if image := images.get(part.image_id):
-                html.append(render_figure(image, part.caption))
-        elif isinstance(part, CallToAction):
-            html.append(get_template(CALL_TO_ACTION).render(call_to_action(part)))
-        else:
-            html.append(part)
-    return mark_safe("".join(html))
+@register.simple_tag
+def article_body(article, inline_block=None):
+    """An article's body as readers get it (`Article.reader_body()`, rendered when the story
+    was saved), with the fundraiser block `inline_block` (if any) after its paragraph
+    (`position`), counted on top-level paragraphs only; a story with no paragraph after that
+    one gets none."""
+    rendered = article.reader_body()
+    cut = rendered.after_paragraph(inline_block.position) if inline_block else None
+    if cut is None:
+        return mark_safe(rendered.html)
+    block = get_template(CALL_TO_ACTION).render(call_to_action(inline_block))
+    return mark_safe(rendered.html[:cut] + block + rendered.html[cut:])
 
 
 @register.inclusion_tag(CALL_TO_ACTION)

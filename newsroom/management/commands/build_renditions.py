@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from newsroom.models import Image
+from newsroom.tasks import render_stories_showing
 
 
 class Command(BaseCommand):
@@ -32,6 +33,8 @@ class Command(BaseCommand):
             images, desc="Renditions", unit="image", file=sys.stderr, disable=verbosity == 0
         ):
             built += image.build_renditions(force=force)
+            # The stories that show it now offer its renditions too.
+            render_stories_showing(image.pk)
         if verbosity:
             self.stdout.write(
                 self.style.SUCCESS(f"Built {built} renditions for {len(images)} images.")

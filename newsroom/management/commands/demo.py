@@ -298,7 +298,8 @@ class Command(BaseCommand):
                         headline=headline,
                         slug=unique_slug(headline),
                         standfirst=writer.standfirst(section_slug, context),
-                        # bulk_create skips Article.save(), which is where bodies are cleaned.
+                        # bulk_create skips Article.save(), which is where bodies are cleaned
+                        # and rendered for readers (below).
                         body=clean_body(writer.body(section_slug, context, region)),
                         language="en",
                         section=sections[section_slug],
@@ -311,6 +312,8 @@ class Command(BaseCommand):
                     )
                 )
                 links.append(self.pick_links(rng, section_slug, region_slug, desks, everyone))
+            for article in batch:
+                article.store_rendering()
             Article.objects.bulk_create(batch, batch_size=BATCH_SIZE)
             self.link(batch, links, regions, tags)
             editions = self.add_editions(rng, batch, links, used_ru_slugs)
@@ -355,6 +358,8 @@ class Command(BaseCommand):
                     translation_of=article,
                 )
             )
+        for edition in editions:
+            edition.store_rendering()
         Article.objects.bulk_create(editions, batch_size=BATCH_SIZE)
         return editions
 

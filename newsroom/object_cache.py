@@ -1,0 +1,75 @@
+"""What reader pages are made of and is the same for every reader, cached between changes.
+
+A page the whole-page cache cannot serve (a signed-in reader's, the first after a purge, a
+search with new words) still needs the same few things every other page needs: the sections of
+the navigation, the footer's pages, the fundraiser blocks that could show, the subject of a
+listing, an article's bylines and related stories. They are kept in the "objects" cache (Redis,
+or each process's memory) under `page_cache.site_version()`, which changes with every purge and
+at the next scheduled publication, early-access opening or block start or end: they are retired
+exactly when cached pages are, on every app server, with no purge of their own. Each is kept at
+most `PAGE_CACHE_SECONDS` as well, which bounds how late a fundraiser's goal bar can be.
+
+Only what is the same for every reader is kept here: which block a reader sees (their audience,
+whether they are a member) is still decided per request (newsroom.calls_to_action).
+"""
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import Http404
+
+from .models import Author, Page, Region, Section, Tag
+from .page_cache import site_version
+
+_MISSING = object()
+
+
+def cached(request, name, build):
+    """`build()`'s value, kept under `name` for the current version of the site; a value of
+    None (nothing found) is not kept, so unknown addresses fill nothing."""
+    version = getattr(request, "_object_cache_version", None)
+    if version is None:
+        version = site_version(request)
+        if request is not None:
+            request._object_cache_version = version
+    key = f"objects:{version}:{name}"
+    objects = caches["objects"]
+    value = objects.get(key, _MISSING)
+    if value is _MISSING:
+        value = build()
+        if value is not None:
+            objects.set(key, value, settings.PAGE_CACHE_SECONDS)
+    return value
+
+
+def nav_sections(request):
+    """The sections of the site navigation (and of the search form)."""
+    return cached(request, "nav-sections", lambda: list(Section.objects.all()))
+
+
+def footer_pages(request):
+    """The static pages the footer links to."""
+    return cached(
+        request,
+        "footer-pages",
+        lambda: list(Page.objects.filter(in_footer=True).only("slug", "title")),
+    )
+
+
+# What a listing's page (or feed) shows of its subject; sections come from the navigation's list.
+_SUBJECTS = {
+    Region: lambda: Region.objects.all(),
+    Tag: lambda: Tag.objects.all(),
+    Author: lambda: Author.objects.select_related("photo").prefetch_related("links"),
+}
+
+
+def listing_subject(request, model, slug):
+    """The section, region, tag or author (`model`) a listing or feed is about, or 404."""
+    if model is Section:
+        found = next((section for section in nav_sections(request) if section.slug == slug), None)
+    else:
+        name = f"{model._meta.model_name}:{slug}"
+        found = cached(request, name, lambda: _SUBJECTS[model]().filter(slug=slug).first())
+    if found is None:
+        raise Http404(f"No {model._meta.model_name} {slug!r}")
+    return found
