@@ -65,8 +65,8 @@ def home(request):
         {
             "page": page,
             "is_home": True,
-            "lead": lead,
-            "featured": featured,
+            "pinned_lead": lead,
+            "pinned": featured,
             "call_to_action_blocks": blocks_for_page(request, listing=True),
         },
     )

@@ -4,9 +4,9 @@ from django import template
 from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils.html import _json_script_escapes, format_html
+from django.utils.html import _json_script_escapes, conditional_escape, format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, to_locale
+from django.utils.translation import gettext, pgettext, to_locale
 
 from members.access import is_member, reader
 from newsroom.body import FIGURE, figure_context
@@ -56,6 +56,30 @@ def _card_picture(image, lead):
         "alt": "",
     }
     return mark_safe(get_template(PICTURE).render(context))
+
+
+@register.simple_tag
+def byline(authors):
+    """ "By A", "By A and B", "By A, B and C" from the list `authors`, each name a link to the
+    author's page; nothing for an empty list. A tag, not an included template: every card of a
+    listing has one."""
+    if not authors:
+        return ""
+    names = [
+        format_html(
+            '<a class="byline__name" href="{}">{}</a>',
+            reverse("newsroom:author_detail", kwargs={"slug": author.slug}),
+            author.name,
+        )
+        for author in authors
+    ]
+    if len(names) > 1:
+        names = [", ".join(names[:-1]), names[-1]]
+    return format_html(
+        '<span class="byline">{} {}</span>',
+        pgettext("byline", "By"),
+        mark_safe(f" {conditional_escape(pgettext('byline', 'and'))} ".join(names)),
+    )
 
 
 @register.simple_tag
