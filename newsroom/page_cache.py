@@ -32,6 +32,7 @@ from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import (
     get_conditional_response,
@@ -91,6 +92,8 @@ def shared_page(view=None, *, seconds=None):
             response.shared_seconds = seconds or settings.PAGE_CACHE_SECONDS
             return response
 
+        # What the middleware looks for before it looks for a cached page (`_shared_view`).
+        wrapper.shared_page = True
         return wrapper
 
     return decorator(view) if view is not None else decorator
@@ -201,18 +204,30 @@ def _without_vary_accept_language(response):
             del response["Vary"]
 
 
+def _shared_view(request):
+    """Whether the address leads to a view marked `@shared_page`: the cache is only read for
+    those, so that other pages (forms, the account, the admin) cost no cache read. Needs the
+    request's language active (its address names it: newsroom.middleware)."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return getattr(match.func, "shared_page", False)
+
+
 def page_cache_middleware(get_response):
     """Serves and stores anonymous readers' pages (module docstring); marks signed-in readers'
     responses private and sets or clears their marker cookie.
 
-    Listed before the session and locale middleware, so that it answers a cached page before
-    either runs and sees the `Vary` and cookies they add to a fresh one.
+    Listed before the session middleware, so that it answers a cached page before it runs and
+    sees the `Vary` and cookies it adds to a fresh one; after the language is chosen, which
+    finding the view needs.
     """
 
     def middleware(request):
         # A deleted cookie some clients still send back comes empty.
         signed_in = bool(request.COOKIES.get(SIGNED_IN_COOKIE))
-        if signed_in or request.method not in ("GET", "HEAD"):
+        if signed_in or request.method not in ("GET", "HEAD") or not _shared_view(request):
             response = get_response(request)
             _without_vary_accept_language(response)
             if signed_in:

@@ -178,6 +178,7 @@ def article_detail(request, year, month, slug):
         Article.objects.visible_to(user)
         .filter(language=get_language())
         .select_related("section", "hero_image")
+        .defer(*Article.SEARCH_FIELDS)
     )
     article = articles.filter(slug=slug).first()
     if article is None:
@@ -236,7 +237,8 @@ def _around(article):
     return (
         [byline.author for byline in bylines],
         list(article.corrections.all()),
-        list(article.other_editions()),
+        # What their links need (Article.get_absolute_url).
+        list(article.other_editions().only("language", "slug", "published_at", "created_at")),
         _filed_under(article),
         _related_stories(article) if article.is_published else [],
     )
