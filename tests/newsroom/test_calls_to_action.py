@@ -1,7 +1,7 @@
 """Fundraiser blocks on the reader's pages: which block shows where, for whom, and how the page
 stays the same for every anonymous reader (issue 10; newsroom.calls_to_action)."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.db import connection
@@ -237,9 +237,17 @@ def test_the_listing_block_stands_between_stories_on_the_front_and_section_pages
 # Goals ----------------------------------------------------------------------------------------
 
 
+def noon_in_days(days):
+    """Noon, `days` days from today in the newsroom's time zone: "N days left" whatever the
+    time of day the test runs at (now + N days could cross midnight there)."""
+    return timezone.make_aware(
+        datetime.combine(timezone.localdate() + timedelta(days=days), time(12))
+    )
+
+
 def test_a_members_goal_counts_new_current_memberships_since_the_start(client, article):
     campaign = CampaignFactory(goal="members", goal_members=500)
-    campaign.deadline = timezone.now() + timedelta(days=18, hours=1)
+    campaign.deadline = noon_in_days(18)
     campaign.save()
     for _ in range(2):
         MembershipFactory()
@@ -404,7 +412,7 @@ def test_the_header_says_your_membership_to_a_member_only(client, member, reader
 
 def test_a_russian_page_tells_the_goal_in_russian(client):
     campaign = CampaignFactory(goal="members", goal_members=500)
-    campaign.deadline = timezone.now() + timedelta(days=18, hours=1)
+    campaign.deadline = noon_in_days(18)
     campaign.save()
     for _ in range(2):
         MembershipFactory()
