@@ -227,3 +227,15 @@ def page(chromium):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def rate_limits_on():
+    """allauth's default limits, as in production (test settings switch them off)."""
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    cache.clear()
+    with override_settings(ACCOUNT_RATE_LIMITS={}):
+        yield
+    cache.clear()

@@ -1,9 +1,7 @@
 import re
 
 import pytest
-from django.core.cache import cache
 from django.db import IntegrityError
-from django.test import override_settings
 
 from members.models import User
 from newsroom.mail import UNCONFIGURED
@@ -65,15 +63,6 @@ def test_editor_logs_into_the_admin_through_the_login_page(client, editor):
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
-
-
-@pytest.fixture
-def rate_limits_on():
-    """allauth's default limits, as in production (test settings switch them off)."""
-    cache.clear()
-    with override_settings(ACCOUNT_RATE_LIMITS={}):
-        yield
-    cache.clear()
 
 
 def test_repeated_failed_logins_are_stopped_with_a_clear_page(client, reader, rate_limits_on):

@@ -176,17 +176,6 @@ def test_a_wrong_code_does_not_activate_the_app(client, editor):
 # Security check 35 -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def rate_limits_on():
-    """allauth's default limits, as in production (test settings switch them off)."""
-    from django.core.cache import cache
-
-    cache.clear()
-    with override_settings(ACCOUNT_RATE_LIMITS={}):
-        yield
-    cache.clear()
-
-
 def test_five_wrong_codes_stop_the_two_factor_step_even_for_the_right_one(
     client, editor, rate_limits_on
 ):
