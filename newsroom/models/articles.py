@@ -23,7 +23,7 @@ from .. import body as rendering
 from ..images import check_storage, image_upload_to
 from ..renditions import image_formats
 from ..richtext import BIO_EXTENSIONS, BODY_EXTENSIONS, clean_bio, clean_body, figure_image_ids
-from ..search import is_full_text, search, search_vectors
+from ..search import is_full_text, search, search_vectors, stored_search_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +265,8 @@ class Image(models.Model):
 
 #: How many stories the home page features under the lead, per language.
 HOME_FEATURED_MAX = 4
+# Stories whose search columns one UPDATE fills (ArticleQuerySet.index_for_search).
+SEARCH_BATCH = 2000
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -327,6 +329,26 @@ class ArticleQuerySet(models.QuerySet):
         return store_renderings(
             Article, self.order_by("pk").values_list("pk", "body", "language"), progress
         )
+
+    def index_for_search(self, progress=None):
+        """Fill the search columns of these stories where they are empty (stories written past
+        `Article.save()`, as the demo and bulk imports write them), as a save would fill them,
+        one UPDATE per `SEARCH_BATCH` stories and language; returns how many. Nothing to do
+        where search is not full-text (SQLite). `progress(n)` is told each batch's size."""
+        if not is_full_text(self.db):
+            return 0
+        todo = self.filter(search_document__isnull=True).order_by("pk")
+        ids = list(todo.values_list("pk", flat=True))
+        languages = list(todo.order_by().values_list("language", flat=True).distinct())
+        for first in range(0, len(ids), SEARCH_BATCH):
+            batch = ids[first : first + SEARCH_BATCH]
+            for language in languages:
+                Article.objects.filter(pk__in=batch, language=language).update(
+                    **stored_search_vectors(language)
+                )
+            if progress:
+                progress(len(batch))
+        return len(ids)
 
     def search(self, terms, *, readable):
         """These stories matching `terms` (what a reader typed), best first, each with its

@@ -43,6 +43,7 @@ from newsroom.demo.writing import (
 )
 from newsroom.models import Article, ArticleAuthor, Author, Correction, Image, Region, Section, Tag
 from newsroom.richtext import clean_body
+from newsroom.search import is_full_text
 
 PUBLISHED, SCHEDULED, DRAFT, REVIEW = "published", "scheduled", "draft", "review"
 STATUS_WEIGHTS = {PUBLISHED: 88, DRAFT: 5, REVIEW: 3, SCHEDULED: 4}
@@ -132,6 +133,7 @@ class Command(BaseCommand):
         rng = random.Random(seed if not existing else f"{seed}:{existing}")
         with transaction.atomic():
             counts = self.build_articles(rng, articles, sections, regions, tags, authors, pictures)
+        self.index_for_search()
         pinned = pin_home_stories()
         if pinned and verbosity >= 1:
             self.stdout.write(f"Home pages: {len(pinned)} stories pinned by the editors.")
@@ -411,6 +413,13 @@ class Command(BaseCommand):
         ArticleAuthor.objects.bulk_create(bylines, batch_size=1000)
         RegionLink.objects.bulk_create(article_regions, batch_size=1000)
         TagLink.objects.bulk_create(article_tags, batch_size=1000)
+
+    def index_for_search(self):
+        """The search columns a save would fill and bulk_create skips (PostgreSQL only)."""
+        todo = Article.objects.filter(search_document__isnull=True)
+        total = todo.count() if is_full_text() else 0
+        with self.progress(None, "Search index", " stories", total) as bar:
+            todo.index_for_search(progress=bar.update)
 
     def progress(self, items, description, unit, total):
         """A progress bar on stderr, shown even when stderr is not a terminal.
