@@ -47,17 +47,20 @@ from .views import render_article
 
 
 @admin.register(Section)
-class SectionAdmin(admin.ModelAdmin):
+class SectionAdmin(TranslationAdmin):
+    """Sections with their name and description per language; an empty translation shows the
+    English one."""
+
     list_display = ["name", "slug", "position"]
     list_editable = ["position"]
-    prepopulated_fields = {"slug": ["name"]}
+    prepopulated_fields = {"slug": ["name_en"]}
     search_fields = ["name"]
 
 
 @admin.register(Region, Tag)
-class TaxonomyAdmin(admin.ModelAdmin):
+class TaxonomyAdmin(TranslationAdmin):
     list_display = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
+    prepopulated_fields = {"slug": ["name_en"]}
     search_fields = ["name"]
 
 

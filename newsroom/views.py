@@ -31,6 +31,7 @@ from .models import (
 from .object_cache import cached, listing_subject, nav_sections
 from .page_cache import shared_page
 from .pagination import listing_page
+from .translation import localized
 
 # Related stories under an article.
 RELATED_STORIES = 4
@@ -245,11 +246,16 @@ def _around(article):
 
 
 def _filed_under(article):
-    """The story's regions, then its tags, as (name, url) pairs: one query for both."""
-    regions = (
-        Region.objects.filter(articles=article).order_by().values_list("name", "slug", Value(0))
+    """The story's regions, then its tags, as (name, url) pairs: one query for both (through
+    the link tables, which carry no translated ordering of their own)."""
+    regions, tags = (
+        links.objects.filter(article=article).values_list(
+            localized(f"{subject}__name"), f"{subject}__slug", Value(kind)
+        )
+        for kind, (links, subject) in enumerate(
+            [(Article.regions.through, "region"), (Article.tags.through, "tag")]
+        )
     )
-    tags = Tag.objects.filter(articles=article).order_by().values_list("name", "slug", Value(1))
     rows = sorted(regions.union(tags, all=True), key=lambda row: (row[2], row[0].casefold()))
     names = ["newsroom:region_detail", "newsroom:tag_detail"]
     return [(name, reverse(names[kind], kwargs={"slug": slug})) for name, slug, kind in rows]

@@ -828,6 +828,45 @@ RUSSIAN_PLACES = {
     "kazakhstan": ("Казахстан", "Казахстане", "Астане"),
     "uzbekistan": ("Узбекистан", "Узбекистане", "Ташкенте"),
 }
+# The Russian names of the sections (with their descriptions) and tags, by slug; the regions'
+# come from RUSSIAN_PLACES.
+RUSSIAN_SECTIONS = {
+    "politics": ("Политика", "Парламенты, мэрии и те, кто требует от них отчёта."),
+    "business": (
+        "Экономика",
+        "Деньги, работа и торговля: кто зарабатывает, кто платит, кто решает.",
+    ),
+    "environment": ("Природа", "Реки, горы, рудники и люди, которые живут рядом с ними."),
+    "society": ("Общество", "Школы, больницы, жильё и повседневная жизнь региона."),
+    "culture": ("Культура", "Музыка, кино, книги и наследие, которое переживает правительства."),
+    "investigations": ("Расследования", "Большие материалы: по следу денег и документов."),
+    "opinion": ("Мнения", "Доводы наших колумнистов и приглашённых авторов, их словами."),
+}
+RUSSIAN_TAGS = {
+    "elections": "Выборы",
+    "courts": "Суды",
+    "protests": "Протесты",
+    "media-freedom": "Свобода СМИ",
+    "public-budgets": "Бюджеты",
+    "corruption": "Коррупция",
+    "minority-rights": "Права меньшинств",
+    "energy": "Энергетика",
+    "tourism": "Туризм",
+    "agriculture": "Сельское хозяйство",
+    "labour": "Труд",
+    "transport": "Транспорт",
+    "cross-border-trade": "Приграничная торговля",
+    "water": "Вода",
+    "mining": "Добыча",
+    "climate": "Климат",
+    "migration": "Миграция",
+    "education": "Образование",
+    "health": "Здоровье",
+    "housing": "Жильё",
+    "heritage": "Наследие",
+    "film": "Кино",
+    "music": "Музыка",
+}
 RUSSIAN_HEADLINES = [
     "Что происходит в {where}: {topic}",
     "{Topic}: голоса жителей",

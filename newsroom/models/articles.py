@@ -544,7 +544,9 @@ class Article(models.Model):
     # texts, its section's label and its picture (newsroom.renditions.picture).
     CARD_FIELDS = [
         *("headline", "slug", "standfirst", "language", "published_at", "created_at"),
-        *("section__name", "section__slug"),
+        # The section's name in every language (django-modeltranslation; newsroom.translation).
+        *(f"section__name_{code}" for code, _name in settings.LANGUAGES),
+        "section__slug",
         *("hero_image__file", "hero_image__width", "hero_image__height"),
         # Rendition names depend on the focal point (django-imagefield).
         *("hero_image__renditions", "hero_image__ppoi"),

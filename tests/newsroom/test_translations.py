@@ -21,7 +21,13 @@ from django.utils.translation import ngettext, pgettext
 from django.views.i18n import JavaScriptCatalog
 
 from newsroom.models import Article
-from tests.factories import ArticleFactory, PriceFactory
+from tests.factories import (
+    ArticleFactory,
+    PriceFactory,
+    RegionFactory,
+    SectionFactory,
+    TagFactory,
+)
 from tests.html import parse, visible_text
 
 LC_MESSAGES = Path(settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES"
@@ -288,3 +294,26 @@ def test_a_missing_russian_page_says_so_in_russian(client, db):
 
     assert response.status_code == 404
     assert headings(response) == ["Страница не найдена"]
+
+
+def test_sections_regions_and_tags_are_named_in_the_readers_language(client, db):
+    """Their Russian names where an editor gave one, the English name where not."""
+    politics = SectionFactory(slug="politics", name_en="Politics", name_ru="Политика")
+    georgia = RegionFactory(slug="georgia", name_en="Georgia", name_ru="Грузия")
+    courts = TagFactory(slug="courts", name_en="Courts", name_ru="Суды")
+    untranslated = TagFactory(slug="water", name_en="Water")
+    story = ArticleFactory(
+        language="ru", section=politics, regions=[georgia], tags=[courts, untranslated]
+    )
+
+    article = visible_text(client.get(story.get_absolute_url()))
+    assert all(name in article for name in ["Политика", "Грузия", "Суды", "Water"])
+    assert not any(name in article for name in ["Politics", "Georgia", "Courts"])
+    for path, russian in [
+        ("/ru/section/politics/", "Политика"),
+        ("/ru/region/georgia/", "Грузия"),
+        ("/ru/tag/courts/", "Суды"),
+    ]:
+        page = visible_text(client.get(path))
+        assert russian in page, path
+    assert "Politics" in visible_text(client.get("/section/politics/"))

@@ -35,6 +35,9 @@ from newsroom.demo.writing import (
     AUTHORS,
     CORRECTIONS,
     REGIONS,
+    RUSSIAN_PLACES,
+    RUSSIAN_SECTIONS,
+    RUSSIAN_TAGS,
     SECTION_TAGS,
     SECTIONS,
     TAGS,
@@ -191,19 +194,30 @@ class Command(BaseCommand):
             image.file.delete(save=False)
 
     def build_taxonomy(self):
+        """Sections, regions and tags with their English and Russian names."""
         sections = {
             slug: Section.objects.update_or_create(
                 slug=slug,
-                defaults={"name": name, "description": description, "position": position},
+                defaults={
+                    "name_en": name,
+                    "description_en": description,
+                    "name_ru": RUSSIAN_SECTIONS[slug][0],
+                    "description_ru": RUSSIAN_SECTIONS[slug][1],
+                    "position": position,
+                },
             )[0]
             for position, (slug, name, description) in enumerate(SECTIONS, start=1)
         }
         regions = {
-            slug: Region.objects.update_or_create(slug=slug, defaults={"name": region["name"]})[0]
+            slug: Region.objects.update_or_create(
+                slug=slug, defaults={"name_en": region["name"], "name_ru": RUSSIAN_PLACES[slug][0]}
+            )[0]
             for slug, region in REGIONS.items()
         }
         tags = {
-            slug: Tag.objects.update_or_create(slug=slug, defaults={"name": name})[0]
+            slug: Tag.objects.update_or_create(
+                slug=slug, defaults={"name_en": name, "name_ru": RUSSIAN_TAGS[slug]}
+            )[0]
             for slug, name in TAGS
         }
         authors = {
