@@ -106,16 +106,20 @@ def plain_text(body):
     return html.unescape(strip_tags(body or ""))
 
 
-def search_vectors(*, language, headline, standfirst, body):
-    """The values of an article's two search columns (for an `update()`)."""
+def _vectors(language, headline, standfirst, body_text):
     config = text_search_config(language)
     return {
         "search_document": (
-            SearchVector(Value(headline), config=config, weight="A")
-            + SearchVector(Value(standfirst), config=config, weight="B")
+            SearchVector(headline, config=config, weight="A")
+            + SearchVector(standfirst, config=config, weight="B")
         ),
-        "search_body": SearchVector(Value(plain_text(body)), config=config, weight="C"),
+        "search_body": SearchVector(body_text, config=config, weight="C"),
     }
+
+
+def search_vectors(*, language, headline, standfirst, body):
+    """The values of an article's two search columns (for an `update()`)."""
+    return _vectors(language, Value(headline), Value(standfirst), Value(plain_text(body)))
 
 
 # A tag of a stored body, for stripping in SQL.
@@ -125,7 +129,6 @@ _TAG = r"""<(?:[^>"']|"[^"]*"|'[^']*')*>"""
 def stored_search_vectors(language):
     """The values of the two search columns computed from the stored columns, for an `update()`
     of many stories of one language at once (stories written past `Article.save()`)."""
-    config = text_search_config(language)
     body_text = Func(
         F("body"),
         Value(_TAG),
@@ -134,13 +137,7 @@ def stored_search_vectors(language):
         function="regexp_replace",
         output_field=TextField(),
     )
-    return {
-        "search_document": (
-            SearchVector("headline", config=config, weight="A")
-            + SearchVector("standfirst", config=config, weight="B")
-        ),
-        "search_body": SearchVector(body_text, config=config, weight="C"),
-    }
+    return _vectors(language, "headline", "standfirst", body_text)
 
 
 def clean_query(text):
