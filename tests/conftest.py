@@ -7,6 +7,8 @@ webhooks (`fake_stripe`) or without (`stripe_api`).
 
 import os
 import shutil
+import time
+import types
 from datetime import timedelta
 from importlib import import_module
 
@@ -239,3 +241,12 @@ def rate_limits_on():
     with override_settings(ACCOUNT_RATE_LIMITS={}):
         yield
     cache.clear()
+
+
+def shift_clock(monkeypatch, module):
+    """Replace `module.time` (a module that does `import time`) by a clock `offset` seconds
+    ahead of the real one; returns it, so that a test moves time by setting `offset`."""
+    shifted = types.SimpleNamespace(offset=0)
+    shifted.time = lambda: time.time() + shifted.offset
+    monkeypatch.setattr(module, "time", shifted)
+    return shifted

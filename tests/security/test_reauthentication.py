@@ -6,9 +6,6 @@ rule, stricter than the check's "last login"). Time is moved by shifting the clo
 re-authentication reads, never by sleeping.
 """
 
-import time
-import types
-
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -16,7 +13,7 @@ from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from members.models import Customer, User
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, shift_clock
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +26,7 @@ def clock(monkeypatch):
     """Shift the clock allauth compares re-authentication times with by `clock.offset` s."""
     from allauth.account.internal.flows import reauthentication
 
-    shifted = types.SimpleNamespace(offset=0)
-    shifted.time = lambda: time.time() + shifted.offset
-    monkeypatch.setattr(reauthentication, "time", shifted)
-    return shifted
+    return shift_clock(monkeypatch, reauthentication)
 
 
 def confirmed(client, user, clock, seconds_ago):

@@ -9,8 +9,6 @@ browser that signed up, not anyone who knows the address.
 """
 
 import re
-import time
-import types
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -18,7 +16,7 @@ from django.test import Client
 
 from members.models import User
 from newsroom.models import Article
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, shift_clock
 from tests.factories import ArticleFactory, MembershipFactory
 from tests.members.test_joining import join, sign_up, stripe_price
 
@@ -33,10 +31,7 @@ def clock(monkeypatch):
     """Shift the clock Django's signed values (allauth's confirmation keys) are checked by."""
     from django.core import signing
 
-    shifted = types.SimpleNamespace(offset=0)
-    shifted.time = lambda: time.time() + shifted.offset
-    monkeypatch.setattr(signing, "time", shifted)
-    return shifted
+    return shift_clock(monkeypatch, signing)
 
 
 def signed_up(mailoutbox):
