@@ -10,8 +10,6 @@ twenty deliveries repeats an event already sent, as Stripe's retries do: it must
 nothing.
 """
 
-import hashlib
-import hmac
 import http.client
 import itertools
 import json
@@ -20,18 +18,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+# The fake Stripe's signing, Stripe's own scheme (tests/fake_stripe).
+from tests.fake_stripe.server import sign as signature
+
 WEBHOOK_PATH = "/membership/stripe/webhook/"
 API_VERSION = "2026-10-28.endive"
 EVENT_PREFIX = "evt_benchload_"
 INVOICE_PREFIX = "in_benchload_"
 REPEAT_EVERY = 20
-
-
-def signature(body, secret, timestamp=None):
-    """The `Stripe-Signature` header for `body` (bytes), signed now."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
 
 
 def invoice_paid(invoice_id, subscription_id, customer_id, now):
