@@ -90,6 +90,11 @@ def percentile(values, p):
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
+def share(ratio):
+    """A hit ratio to three decimals: one render in 40,000 requests is not 100%."""
+    return "—" if ratio is None else f"{ratio:.3%}"
+
+
 # 65: cached pages ------------------------------------------------------------------------------
 
 
@@ -132,8 +137,7 @@ def cached_pages_verdicts(runs, connections):
             verdict(
                 f"65 {target}: origin hit ratio ≥ {HIT_RATIO:.0%} over the cached runs",
                 ratio is not None and ratio >= HIT_RATIO,
-                f"{load.percent(ratio)} ({cached.renders:,} renders for {cached.requests:,} "
-                "requests)",
+                f"{share(ratio)} ({cached.renders:,} render(s) for {cached.requests:,} requests)",
             )
         )
         for c in connections:
@@ -522,7 +526,7 @@ def run(args, workdir, cleanup):
         for r in runs:
             out.append(
                 f"Origin renders, {r.target} ({r.mode}): {r.renders:,} for {r.requests:,} "
-                f"requests, hit ratio {load.percent(r.hit_ratio)}."
+                f"requests, hit ratio {share(r.hit_ratio)}."
             )
         verdicts.extend(cached_pages_verdicts(runs, args.connections))
     if cached.process is None:
