@@ -58,6 +58,7 @@ def test_the_render_counter_counts_only_what_the_page_cache_did_not_answer(clien
 
 
 def test_the_hit_ratio():
+    """Check 65: 1 − renders ÷ requests."""
     assert renders.hit_ratio(1, 1000) == pytest.approx(0.999)
     assert renders.hit_ratio(0, 0) is None
     # Requests abandoned at the end of a run may still render: never below 0.
@@ -142,6 +143,7 @@ def test_the_editor_publishes_through_the_admin_with_what_the_benchmark_posts():
 
 
 def test_percentiles_by_nearest_rank():
+    """Checks 66 and 68: the admin's p95 and the members' p99."""
     values = [0.1] * 95 + [2.0] * 5
     assert caching.percentile(values, 95) == 0.1
     assert caching.percentile(values, 96) == 2.0
