@@ -4,7 +4,7 @@
 PORT ?= 8000
 PYTHON := .venv/bin/python
 
-.PHONY: run test setup bench bench-export
+.PHONY: run test setup bench bench-caching bench-export
 
 run: setup .env
 	$(PYTHON) manage.py migrate --noinput
@@ -27,11 +27,18 @@ setup:
 # `make bench` is the site under load (PostgreSQL, gunicorn, nginx, wrk): BENCH_ARTICLES (20000),
 # BENCH_SECONDS (10), BENCH_WORKERS (2), BENCH_CONNECTIONS (16,32), e.g.
 # make bench BENCH_ARTICLES=2000; more options through BENCH_ARGS, e.g. BENCH_ARGS=--keep.
+# `make bench-caching` is the page cache under load (the origin's render counter and hit ratio,
+# an editor publishing while wrk hammers the home page, 200 members with sessions at once), with
+# the same settings (BENCH_SECONDS defaults to 20 and BENCH_CONNECTIONS to 32 there), e.g.
+# make bench-caching BENCH_ARTICLES=2000.
 # `make bench-export` is the members export, e.g. make bench-export BENCH_ARGS="--rows 1000,10000".
 export BENCH_ARTICLES BENCH_SECONDS BENCH_WORKERS BENCH_CONNECTIONS
 
 bench: setup
 	$(PYTHON) bench/load.py $(BENCH_ARGS)
+
+bench-caching: setup
+	$(PYTHON) bench/caching.py $(BENCH_ARGS)
 
 bench-export: setup
 	$(PYTHON) bench/export_members.py $(BENCH_ARGS)

@@ -63,6 +63,22 @@ def env_default(name, default):
 
 def arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_site_arguments(parser, seconds="10", connections="16,32", members=500)
+    parser.add_argument(
+        "--targets",
+        default="",
+        help="only the targets whose names contain one of these comma-separated words "
+        "(e.g. article,home); the ceilings always run",
+    )
+    args = parser.parse_args()
+    check_site_arguments(parser, args)
+    args.targets = [word.strip().lower() for word in args.targets.split(",") if word.strip()]
+    return args
+
+
+def add_site_arguments(parser, *, seconds, connections, members):
+    """The options of every benchmark that runs the site under gunicorn (this one and
+    bench/caching.py), with their defaults."""
     parser.add_argument(
         "--articles",
         type=int,
@@ -72,8 +88,8 @@ def arguments():
     parser.add_argument(
         "--seconds",
         type=int,
-        default=int(env_default("BENCH_SECONDS", "10")),
-        help="length of each measured run (env BENCH_SECONDS; default 10)",
+        default=int(env_default("BENCH_SECONDS", seconds)),
+        help=f"length of each measured run (env BENCH_SECONDS; default {seconds})",
     )
     parser.add_argument(
         "--workers",
@@ -83,14 +99,17 @@ def arguments():
     )
     parser.add_argument(
         "--connections",
-        default=env_default("BENCH_CONNECTIONS", "16,32"),
-        help="wrk connections, comma-separated (env BENCH_CONNECTIONS; default 16,32)",
+        default=env_default("BENCH_CONNECTIONS", connections),
+        help=f"wrk connections, comma-separated (env BENCH_CONNECTIONS; default {connections})",
     )
     parser.add_argument(
         "--warmup", type=int, default=2, help="seconds of unmeasured load before each target"
     )
     parser.add_argument(
-        "--members", type=int, default=500, help="members with subscriptions, for the webhook"
+        "--members",
+        type=int,
+        default=members,
+        help=f"members with subscriptions, for the webhook (default {members})",
     )
     parser.add_argument(
         "--server",
@@ -109,13 +128,15 @@ def arguments():
         "newsroom_bench",
     )
     parser.add_argument(
-        "--targets",
-        default="",
-        help="only the targets whose names contain one of these comma-separated words "
-        "(e.g. article,home); the ceilings always run",
+        "--throwaway",
+        metavar="NAME",
+        help="the name of the database made for the run and dropped at the end (default "
+        "newsroom_bench_<pid>); it must not exist",
     )
     parser.add_argument("--report", help="also write the report to this file")
-    args = parser.parse_args()
+
+
+def check_site_arguments(parser, args):
     try:
         args.connections = sorted({int(c) for c in args.connections.split(",") if c.strip()})
     except ValueError:
@@ -128,8 +149,6 @@ def arguments():
         parser.error("--seconds and --workers must be at least 1")
     if args.database and not args.database.startswith("newsroom_bench"):
         parser.error("--database must name a database whose name starts with newsroom_bench")
-    args.targets = [word.strip().lower() for word in args.targets.split(",") if word.strip()]
-    return args
 
 
 def say(message):
@@ -406,6 +425,7 @@ class Result:
     non_2xx: int
     errors: int  # connect, read, write errors and timeouts
     timeouts: int
+    requests: int = 0  # completed by wrk in the run
     sql: object = None
     bytes: int = None
     status: int = 200  # of the probe before the run
@@ -484,6 +504,7 @@ class Bench:
                 non_2xx=data["status_errors"] + (0 if status == 200 else data["requests"]),
                 errors=errors,
                 timeouts=data["timeouts"],
+                requests=data["requests"],
                 sql=sql,
                 bytes=len(body),
                 status=status,
@@ -617,8 +638,11 @@ def database_url(server_url, name):
 
 def prepare_database(args, cleanup):
     """The database to run on: made now (dropped at the end), or the kept one."""
+    throwaway = getattr(args, "throwaway", None)
     if args.database:
         name, keep = args.database, True
+    elif throwaway:
+        name, keep = throwaway, False
     elif args.keep:
         name, keep = f"newsroom_bench_{args.articles}", True
     else:
@@ -629,8 +653,12 @@ def prepare_database(args, cleanup):
                 "SELECT 1 FROM pg_database WHERE datname = %s", [name]
             ).fetchone()
             version = admin.execute("SHOW server_version").fetchone()[0]
+            if exists and throwaway:
+                raise SystemExit(f"The database {name} exists: a throwaway one must not.")
             if not exists:
                 admin.execute(f'CREATE DATABASE "{name}"')
+    except SystemExit:
+        raise
     except Exception as error:
         raise SystemExit(
             f"Cannot reach PostgreSQL at {args.server} ({error}). Start it, or name another "
@@ -725,15 +753,19 @@ def table(bench, ceilings):
     return "\n".join(lines)
 
 
+def verdict(label, ok, detail):
+    """One line of the targets: met, NOT MET, or n/a (`ok` None)."""
+    if ok is None:
+        return f"  n/a      {label}: {detail}"
+    return f"  {'met' if ok else 'NOT MET':<8} {label}: {detail}"
+
+
 def verdicts(bench, ceilings, webhook_result, webhook_problems, middleware):
     """The issue's targets, met or not, from this run's figures."""
     lines = []
 
     def check(label, ok, detail):
-        if ok is None:
-            lines.append(f"  n/a      {label}: {detail}")
-        else:
-            lines.append(f"  {'met' if ok else 'NOT MET':<8} {label}: {detail}")
+        lines.append(verdict(label, ok, detail))
 
     for connections in bench.args.connections:
         bare = ceilings.get(("bare", connections))
@@ -804,7 +836,12 @@ def verdicts(bench, ceilings, webhook_result, webhook_problems, middleware):
 
 
 def main():
-    args = arguments()
+    run_and_report(arguments(), run, "Newsroom load benchmark")
+
+
+def run_and_report(args, run_, title):
+    """`run_(args, workdir, cleanup)` with a temporary directory, undoing what it made whatever
+    happens (Ctrl-C, SIGTERM, an error), then prints its report under `title`."""
     cleanup = Cleanup()
 
     def stop(signum, frame):
@@ -817,7 +854,7 @@ def main():
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     try:
-        report = run(args, workdir, cleanup)
+        report = run_(args, workdir, cleanup)
     except KeyboardInterrupt as interruption:
         print(
             f"\nInterrupted ({str(interruption) or 'Ctrl-C'}); stopping what the benchmark started…"
@@ -830,7 +867,7 @@ def main():
     if report is None:
         sys.exit(130)
     header = (
-        f"Newsroom load benchmark, {started:%Y-%m-%d %H:%M} UTC; {machine()}; "
+        f"{title}, {started:%Y-%m-%d %H:%M} UTC; {machine()}; "
         f"load average {load_before[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end."
     )
     text = header + "\n" + report
@@ -840,12 +877,27 @@ def main():
         say(f"Report written to {args.report}.")
 
 
-def run(args, workdir, cleanup):
-    ensure_tools()
-    sampler = MemorySampler()
-    sampler.start()
-    cleanup.add("stop the memory sampler", sampler.stopping.set)
-    bench = Bench(args, cleanup, sampler)
+@dataclass
+class Site:
+    """The seeded site that the benchmark's gunicorn processes serve (prepare_site)."""
+
+    database: str
+    pg_version: str
+    redis_port: int
+    var: Path
+    www: Path
+    webhook_secret: str
+    seeding: object
+    search_seconds: float
+    pictures: int
+    rendition_seconds: float
+    subscriptions: list
+
+
+def prepare_site(args, workdir, cleanup):
+    """The database (made or kept), a Redis server, the production settings in this process's
+    environment (which the gunicorn processes copy), then the migrations, the archive, the
+    members, the statistics and the static files."""
     name, _keep, pg_version = prepare_database(args, cleanup)
     redis_port = start_redis(workdir / "redis", cleanup)
     var = workdir / "var"
@@ -877,7 +929,7 @@ def run(args, workdir, cleanup):
     django.setup()
     from django.core.management import call_command
 
-    from bench import seed, webhook
+    from bench import seed
 
     say("Migrating…")
     call_command("migrate", verbosity=0)
@@ -898,6 +950,77 @@ def run(args, workdir, cleanup):
     seed.analyze()
     say("collectstatic…")
     call_command("collectstatic", interactive=False, verbosity=0)
+    return Site(
+        name,
+        pg_version,
+        redis_port,
+        var,
+        www,
+        webhook_secret,
+        seeding,
+        search_seconds,
+        pictures,
+        rendition_seconds,
+        subscriptions,
+    )
+
+
+def start_edge(workdir, site, upstream_port, cleanup, *, purge_secret=None, purge_port=None):
+    """The benchmark's nginx: the static ceiling (the saved article page) and the shipped
+    configuration in front of the gunicorn on `upstream_port`, with its purge endpoint on
+    `purge_port` taking `purge_secret` when given. Returns (nginx, static port, edge port)."""
+    nginx_dir = workdir / "nginx"
+    nginx_dir.mkdir()
+    (nginx_dir / "log").mkdir()
+    static_port, edge_port = free_port(), free_port()
+    fixed = [purge_port] if purge_port else []
+    site_text = nginx.render_site(
+        (ROOT / "deploy/nginx/newsroom.conf").read_text(),
+        port=edge_port,
+        upstream=f"127.0.0.1:{upstream_port}",
+        checkout=ROOT,
+        var_dir=site.var,
+        cache_dir=nginx_dir / "cache",
+        log_dir=nginx_dir / "log",
+        other_port=lambda: fixed.pop(0) if fixed else free_port(),
+        purge_secret=purge_secret,
+    )
+    lua = nginx.needs_lua(site_text)
+    if lua:
+        ensure_lua_module()
+    (nginx_dir / "site.conf").write_text(site_text)
+    proxy = nginx.Nginx(
+        nginx_dir,
+        nginx.main_config(
+            directory=nginx_dir,
+            site_file=nginx_dir / "site.conf",
+            static_root=site.www,
+            static_port=static_port,
+            workers=os.cpu_count() or 2,
+            lua=lua,
+        ),
+    )
+    say("nginx -t on the rendered deploy/nginx/newsroom.conf: " + proxy.test().splitlines()[-1])
+    cleanup.add("stop nginx", proxy.stop)
+    proxy.start()
+    return proxy, static_port, edge_port
+
+
+def run(args, workdir, cleanup):
+    ensure_tools()
+    sampler = MemorySampler()
+    sampler.start()
+    cleanup.add("stop the memory sampler", sampler.stopping.set)
+    bench = Bench(args, cleanup, sampler)
+    site = prepare_site(args, workdir, cleanup)
+    pg_version, www, webhook_secret = site.pg_version, site.www, site.webhook_secret
+    seeding, subscriptions = site.seeding, site.subscriptions
+    search_seconds, pictures = site.search_seconds, site.pictures
+    rendition_seconds = site.rendition_seconds
+    import django
+
+    from bench import seed, webhook
+
     targets = seed.choose_targets()
     bench.deep_page = targets.deep_page
     paths = {name_: path for name_, path in targets.paths.items() if bench.wanted(name_)}
@@ -929,38 +1052,7 @@ def run(args, workdir, cleanup):
     cached_server = Gunicorn(
         "cached", args.workers, os.environ.copy() | {"BENCH_PAGE_CACHE": "on"}, logs, cleanup
     )
-    nginx_dir = workdir / "nginx"
-    nginx_dir.mkdir()
-    (nginx_dir / "log").mkdir()
-    static_port, edge_port = free_port(), free_port()
-    site = nginx.render_site(
-        (ROOT / "deploy/nginx/newsroom.conf").read_text(),
-        port=edge_port,
-        upstream=f"127.0.0.1:{cached_server.port}",
-        checkout=ROOT,
-        var_dir=var,
-        cache_dir=nginx_dir / "cache",
-        log_dir=nginx_dir / "log",
-        other_port=free_port,
-    )
-    lua = nginx.needs_lua(site)
-    if lua:
-        ensure_lua_module()
-    (nginx_dir / "site.conf").write_text(site)
-    proxy = nginx.Nginx(
-        nginx_dir,
-        nginx.main_config(
-            directory=nginx_dir,
-            site_file=nginx_dir / "site.conf",
-            static_root=www,
-            static_port=static_port,
-            workers=os.cpu_count() or 2,
-            lua=lua,
-        ),
-    )
-    say("nginx -t on the rendered deploy/nginx/newsroom.conf: " + proxy.test().splitlines()[-1])
-    cleanup.add("stop nginx", proxy.stop)
-    proxy.start()
+    proxy, static_port, edge_port = start_edge(workdir, site, cached_server.port, cleanup)
 
     ceilings = {}
 
@@ -1026,7 +1118,7 @@ def run(args, workdir, cleanup):
     for target in ("article", "home"):
         if target in paths:
             bench.measure(edge_port, target, "edge", paths[target], server=cached_server)
-    edge_log = nginx_dir / "log" / "newsroom.access.log"
+    edge_log = proxy.directory / "log" / "newsroom.access.log"
     edge_hits = edge_misses = None
     if edge_log.exists():
         log_text = edge_log.read_text()

@@ -79,7 +79,9 @@ def _replace(text, pattern, replacement, token, *, required=True, flags=re.MULTI
     return new
 
 
-def render_site(text, *, port, upstream, checkout, var_dir, cache_dir, log_dir, other_port):
+def render_site(
+    text, *, port, upstream, checkout, var_dir, cache_dir, log_dir, other_port, purge_secret=None
+):
     """The shipped site configuration, for plain HTTP on 127.0.0.1:`port` in front of
     `upstream` (host:port), with its paths moved into the benchmark's temporary directories.
 
@@ -90,7 +92,8 @@ def render_site(text, *, port, upstream, checkout, var_dir, cache_dir, log_dir, 
     - news.example → 127.0.0.1; 127.0.0.1:8000 → `upstream`; /srv/newsroom/var → `var_dir`,
       the rest of /srv/newsroom → `checkout`; /var/cache/nginx/newsroom → `cache_dir`;
       /var/log/nginx → `log_dir`;
-    - any other server's fixed port (`listen 127.0.0.1:8081;`) → a port `other_port()` gives.
+    - any other server's fixed port (`listen 127.0.0.1:8081;`) → a port `other_port()` gives;
+    - with `purge_secret` (letters and digits), the purge endpoint's secret becomes it.
     """
     redirects = [
         (start, end)
@@ -136,6 +139,15 @@ def render_site(text, *, port, upstream, checkout, var_dir, cache_dir, log_dir, 
         r"\1https;",
         "`proxy_set_header X-Forwarded-Proto $scheme`",
     )
+    if purge_secret is not None:
+        if not purge_secret.isalnum():
+            raise ValueError("the purge secret must be letters and digits")
+        text = _replace(
+            text,
+            r'(set\s+\$newsroom_purge_secret\s+)"[^"]*"\s*;',
+            rf'\1"{purge_secret}";',
+            "`set $newsroom_purge_secret`",
+        )
     text = _replace(text, r"\bnews\.example\b", "127.0.0.1", "news.example")
     text = _replace(text, r"\b127\.0\.0\.1:8000\b", upstream, "127.0.0.1:8000 (gunicorn)")
     if "/srv/newsroom" not in text:

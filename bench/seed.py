@@ -166,6 +166,77 @@ def seed_members(count):
     return [(f"{SUBSCRIPTION_PREFIX}{n}", f"{CUSTOMER_PREFIX}{n}") for n in range(count)]
 
 
+def signed_in_members(count, token):
+    """`count` members, each with a complimentary membership, a sentinel name of their own
+    (`sentinel-<token>-<n>`: their display name and the first part of their address, which
+    their account page shows until they confirm it) and a session already made, as if they
+    had logged in. Returns [(sentinel, session key)]."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    now = timezone.now()
+    sentinels = [sentinel(token, n) for n in range(count)]
+    users = User.objects.bulk_create(
+        User(email=f"{name}@bench.example", first_name="Sentinel", last_name=name, password="!")
+        for name in sentinels
+    )
+    Membership.objects.bulk_create(
+        Membership(
+            user=user,
+            kind=Membership.Kind.COMPLIMENTARY,
+            started_at=now - timedelta(days=30),
+            complimentary_until=now + timedelta(days=30),
+        )
+        for user in users
+    )
+    members = []
+    for name, user in zip(sentinels, users, strict=True):
+        session = store()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        members.append((name, session.session_key))
+    return members
+
+
+def sentinel(token, n):
+    return f"sentinel-{token}-{n:03d}"
+
+
+def editor(email, password):
+    """A staff member in the Editors group (who may publish) with a confirmed address, who logs
+    in with `password`."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user(email, password, is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def breaking_drafts(count, token):
+    """`count` draft stories ready to publish, the newest story on the home page once
+    published. Returns them."""
+    section = Article.objects.published().filter(language="en").first().section
+    return [
+        Article.objects.create(
+            headline=f"Breaking {token} {n}: the dam above the valley gives way",
+            slug=f"breaking-{token}-{n}",
+            standfirst="Villages below the reservoir are being evacuated.",
+            body="<p>The first reports came from the villages below the dam.</p>",
+            language="en",
+            section=section,
+            status=Article.Status.DRAFT,
+        )
+        for n in range(count)
+    ]
+
+
 # The pages to measure ---------------------------------------------------------------------------
 
 

@@ -7,10 +7,14 @@ no benchmark code.
   "uncached" runs.
 - `BENCH_MIDDLEWARE=security` keeps SecurityMiddleware alone (done in bench/wsgi.py, after the
   apps are loaded): the third ceiling, which shows what the project's middleware stack costs.
+- `BENCH_COUNT_RENDERS=redis://…` counts the requests that reach a view (a page-cache miss),
+  per address, in that Redis database (bench/renders.py): the origin render counter.
 """
 
+import os
+
 from newsroom.settings import *  # noqa: F403
-from newsroom.settings import CACHES
+from newsroom.settings import CACHES, MIDDLEWARE
 
 ROOT_URLCONF = "bench.urls"
 
@@ -25,3 +29,11 @@ CACHES = {
         ),
     },
 }
+
+if os.environ.get("BENCH_COUNT_RENDERS"):
+    # Last, so that only what reaches the view is counted.
+    MIDDLEWARE = [*MIDDLEWARE, "bench.renders.count_renders"]
+    CACHES["renders"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["BENCH_COUNT_RENDERS"],
+    }

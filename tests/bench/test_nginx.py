@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (ROOT / "deploy/nginx/newsroom.conf").read_text()
 
 
-def render(text=SHIPPED, tmp_path=Path("/tmp/bench")):
+def render(text=SHIPPED, tmp_path=Path("/tmp/bench"), **options):
     return nginx.render_site(
         text,
         port=18080,
@@ -22,6 +22,7 @@ def render(text=SHIPPED, tmp_path=Path("/tmp/bench")):
         cache_dir=tmp_path / "cache",
         log_dir=tmp_path / "log",
         other_port=lambda: 18082,
+        **options,
     )
 
 
@@ -122,3 +123,14 @@ def test_other_fixed_ports_and_the_var_directory_move_too():
     assert "listen 127.0.0.1:18082;" in site
     assert ":8081" not in site
     assert "root /tmp/bench/var;" in site
+
+
+def test_the_purge_endpoint_takes_the_benchmarks_secret():
+    """Check 66: the app's purges reach the benchmark's edge only with the secret it is given."""
+    secret = "a" * 40
+    site = live(render(purge_secret=secret))
+    assert f'set $newsroom_purge_secret "{secret}";' in site
+    assert "CHANGE-ME" not in site
+    assert "CHANGE-ME" in live(render())  # unless asked, the shipped placeholder stays
+    with pytest.raises(ValueError):
+        render(purge_secret='x"; deny all; "')
