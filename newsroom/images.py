@@ -10,7 +10,8 @@ chunks or ICC profile. The stored name is the SHA-256 of those clean bytes, so t
 uploaded twice is one file in storage (`use_stored_copy()`), and nothing of the upload's own name
 (which can itself say too much: "informant-meeting-3.jpg") survives.
 
-Every upload path (the admin's form today, an editor's JSON endpoint later) goes through here.
+Every upload path (the admin's form, the body editor's JSON endpoint) goes through here, and
+every file upload of the site passes `PictureSizeLimit` (settings.FILE_UPLOAD_HANDLERS) first.
 """
 
 import hashlib
@@ -26,6 +27,8 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, ImageCms, ImageMath, ImageOps, UnidentifiedImageError
@@ -136,6 +139,59 @@ def check_storage(image):
             },
             code="storage_unavailable",
         ) from None
+
+
+class OversizedUpload(UploadedFile):
+    """What `PictureSizeLimit` hands the form instead of a file over `IMAGE_MAX_BYTES`.
+
+    It holds no content, only the size the upload had, so `clean_upload()` refuses it with
+    the same message (the file's size and the limit) before reading anything.
+    """
+
+    def __init__(self, name, content_type, size):
+        super().__init__(io.BytesIO(), name, content_type, size)
+
+
+class PictureSizeLimit(FileUploadHandler):
+    """An upload handler that stops storing a file as soon as it passes `IMAGE_MAX_BYTES`.
+
+    Django's own handlers write every uploaded byte to memory or a temporary file before any
+    form sees it: up to the proxy's limit (30 MB with the shipped nginx) for a picture that
+    will be refused. This one comes first in the chain: it passes the chunks on while the file
+    is within the limit, and from the chunk that would take it over, it passes nothing more,
+    closes (deletes) what the next handlers hold, and counts the rest of the file without
+    keeping it. The upload then reaches the form as an `OversizedUpload` of the real size.
+
+    It does not raise `StopUpload`: the parser would drop every field after the file (the alt
+    text and credit the editor typed), and `connection_reset=True` makes browsers show a
+    network error instead of the form. The rest of the body is read and thrown away, so the
+    form can say why, with nothing written beyond the limit. Every file this site accepts is a
+    picture, so the limit holds for every upload.
+    """
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.limit = settings.IMAGE_MAX_BYTES
+        self.received = 0
+        self.over_limit = False
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.over_limit:
+            return None
+        if self.received > self.limit:
+            self.over_limit = True
+            # As MultiPartParser._close_files(): a closed temporary file is deleted.
+            for handler in self.request.upload_handlers:
+                if handler is not self and hasattr(handler, "file"):
+                    handler.file.close()
+            return None
+        return raw_data
+
+    def file_complete(self, file_size):
+        if not self.over_limit:
+            return None  # the next handler's file, as usual
+        return OversizedUpload(self.file_name, self.content_type, self.received)
 
 
 def clean_upload(uploaded_file):

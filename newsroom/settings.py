@@ -341,6 +341,12 @@ STORAGES = {
 # Images: originals are cleaned on upload (newsroom.images); django-imagefield builds renditions.
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 25 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 60_000_000)
+# A file over IMAGE_MAX_BYTES stops being stored at the limit, not at the proxy's (newsroom.images).
+FILE_UPLOAD_HANDLERS = [
+    "newsroom.images.PictureSizeLimit",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 IMAGEFIELD_BIN_DEPTH = 2
 # Renditions are built by a task after upload (newsroom.tasks), never on the request path.
 IMAGEFIELD_AUTOGENERATE = False

@@ -439,6 +439,24 @@ def test_an_upload_from_the_editor_is_cleaned_like_the_admins(client, editor):
     assert re.fullmatch(r"images/[0-9a-f]{2}/[0-9a-f]{64}\.jpeg", image.file.name)
 
 
+def test_an_upload_from_the_editor_over_the_limit_is_refused_with_the_sizes(
+    client, editor, settings
+):
+    """Check 41: the JSON endpoint passes the same upload handler as the admin's form."""
+    settings.IMAGE_MAX_BYTES = 100 * 1024
+    client.force_login(editor)
+    data = jpeg_bytes(width=64, height=48)
+    data += bytes(300 * 1024 - len(data))
+    before = Image.objects.count()
+
+    response = client.post(LIBRARY_URL, upload_data("big.jpg", data))
+
+    assert response.status_code == 400
+    [error] = response.json()["errors"]["file"]
+    assert error.replace("\xa0", " ").startswith("The file is 300.0 KB, over the 100.0 KB limit.")
+    assert Image.objects.count() == before
+
+
 @pytest.mark.parametrize(
     "name", ["svg-xss-script-onload-foreignobject.svg", "not-an-image-ole-word-doc.jpg"]
 )

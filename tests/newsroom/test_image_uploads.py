@@ -19,11 +19,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from PIL import ExifTags, ImageCms, ImageSequence
 from PIL import Image as PillowImage
 from PIL.PngImagePlugin import PngInfo
 
-from newsroom.images import clean_upload
+from newsroom.images import PictureSizeLimit, clean_upload
 from newsroom.models import Image
 from tests import corpus
 from tests.factories import ArticleFactory, jpeg_bytes
@@ -213,6 +214,81 @@ def test_a_file_over_the_byte_limit_is_refused_with_the_sizes(client, editor, se
     assert "6.3 KB" in error and "5.0 KB limit" in error
     assert error in visible_text(response)
     assert not new_images().exists()
+
+
+class MeasuredTemporaryFileUploadHandler(TemporaryFileUploadHandler):
+    """Django's temporary-file handler, noting the most it ever wrote to its file."""
+
+    peak = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        super().receive_data_chunk(raw_data, start)
+        self.peak = max(self.peak, start + len(raw_data))
+
+
+@pytest.fixture
+def measured_uploads(settings):
+    """The site's upload handlers, with Django's temporary-file one measured."""
+    settings.FILE_UPLOAD_HANDLERS = [
+        *settings.FILE_UPLOAD_HANDLERS[:-1],
+        f"{__name__}.MeasuredTemporaryFileUploadHandler",
+    ]
+    assert settings.FILE_UPLOAD_HANDLERS[0] == "newsroom.images.PictureSizeLimit"
+
+    def handlers(response):
+        limit, *_, measured = response.wsgi_request.upload_handlers
+        assert isinstance(limit, PictureSizeLimit)
+        assert isinstance(measured, MeasuredTemporaryFileUploadHandler)
+        return limit, measured
+
+    return handlers
+
+
+def test_an_upload_over_the_limit_is_not_stored_past_the_limit(
+    client, editor, settings, new_images, measured_uploads
+):
+    """Check 41: 11 MB against a 10 MB limit → a form error with both sizes; the temporary file
+    never holds more than the limit and is deleted; the fields after the file are kept."""
+    settings.IMAGE_MAX_BYTES = 10 * 1024 * 1024
+    client.force_login(editor)
+    data = jpeg_bytes(width=64, height=48)
+    data += bytes(11 * 1024 * 1024 - len(data))
+    before = media_files()
+
+    response = upload(client, "huge.jpg", data, alt="Crowds at the border crossing")
+
+    assert response.status_code == 200
+    [error] = file_errors(response)
+    error = error.replace("\xa0", " ")
+    assert error.startswith("The file is 11.0 MB, over the 10.0 MB limit.")
+    assert error in visible_text(response)
+    # The alt text came after the file in the request: it was parsed, not lost with the file.
+    assert response.context["adminform"].form["alt"].value() == "Crowds at the border crossing"
+    limit, measured = measured_uploads(response)
+    assert limit.received == len(data)  # counted to the end, to say how big the file was...
+    assert 0 < measured.peak <= settings.IMAGE_MAX_BYTES  # ...but never written past the limit
+    assert measured.file.closed
+    assert not os.path.exists(measured.file.temporary_file_path())
+    assert not new_images().exists()
+    assert media_files() == before
+
+
+def test_a_picture_of_exactly_the_limit_passes_through_the_temporary_file(
+    client, editor, settings, new_images, measured_uploads
+):
+    """Check 41: the limit is inclusive, and a file under it reaches the form whole."""
+    data = corpus.image_bytes("baseline__hopper.jpg")
+    settings.IMAGE_MAX_BYTES = len(data)
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # the temporary-file handler, as for big photos
+    client.force_login(editor)
+
+    response = upload(client, "hopper.jpg", data)
+
+    assert response.status_code == 302
+    limit, measured = measured_uploads(response)
+    assert limit.received == measured.peak == len(data)
+    [image] = new_images()
+    assert (image.width, image.height) == (128, 128)
 
 
 def test_a_picture_over_the_pixel_limit_is_refused_with_the_numbers(
