@@ -30,7 +30,9 @@ def test_account_page_needs_a_login(client):
 
 def test_member_sees_plan_price_status_and_renewal_date(client, member):
     membership = member.memberships.get()
-    membership.current_period_end = timezone.now().replace(year=2027, month=3, day=14)
+    membership.current_period_end = timezone.localtime().replace(
+        year=2027, month=3, day=14, hour=12, minute=0
+    )
     membership.save()
     client.force_login(member)
     page = account_page(client)
@@ -43,7 +45,9 @@ def test_member_sees_plan_price_status_and_renewal_date(client, member):
 def test_a_membership_set_to_cancel_says_when_it_ends(client, member):
     membership = member.memberships.get()
     membership.cancel_at_period_end = True
-    membership.current_period_end = timezone.now().replace(year=2027, month=1, day=5)
+    membership.current_period_end = timezone.localtime().replace(
+        year=2027, month=1, day=5, hour=12, minute=0
+    )
     membership.save()
     client.force_login(member)
     page = account_page(client)
@@ -58,7 +62,7 @@ def test_past_due_member_is_asked_to_update_the_card(client, member):
 
 
 def test_complimentary_member_sees_the_end_date(client, reader):
-    until = timezone.now().replace(year=2027, month=6, day=30)
+    until = timezone.localtime().replace(year=2027, month=6, day=30, hour=12, minute=0)
     Membership.objects.create(
         user=reader,
         kind=Membership.Kind.COMPLIMENTARY,
@@ -85,7 +89,7 @@ def test_payment_and_donation_history_comes_from_local_records(client, member):
         amount=500,
         currency="eur",
         kind=Payment.Kind.MEMBERSHIP,
-        paid_at=timezone.now().replace(year=2026, month=11, day=2),
+        paid_at=timezone.localtime().replace(year=2026, month=11, day=2, hour=12, minute=0),
     )
     Donation.objects.create(user=member, amount=2500, currency="usd", status=Donation.Status.PAID)
     client.force_login(member)

@@ -78,7 +78,7 @@ def messages_of(response):
 def test_the_members_page_shows_start_cancellation_payments_memberships_and_notes(
     client, membership_manager
 ):
-    started = timezone.now().replace(year=2025, month=4, day=2)
+    started = timezone.localtime().replace(year=2025, month=4, day=2, hour=12, minute=0)
     membership = MembershipFactory(
         started_at=started,
         cancel_at_period_end=True,
