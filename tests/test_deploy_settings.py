@@ -146,7 +146,7 @@ def test_on_postgresql_a_request_gives_up_on_a_database_that_is_down_within_a_se
     ], result.stderr
 
 
-def test_on_sqlite_web_requests_wait_3_s_for_a_write_lock_commands_and_the_worker_20_s():
+def test_on_sqlite_web_requests_wait_3_s_for_a_write_lock_commands_and_the_worker_20_s(tmp_path):
     """Check 14: a web process (newsroom.wsgi) gives up on a locked SQLite file after 3 s, so
     the webhook answers a 5xx within 5 s; the task worker and commands, sharing the file, wait
     20 s behind a long write."""
@@ -163,7 +163,13 @@ def test_on_sqlite_web_requests_wait_3_s_for_a_write_lock_commands_and_the_worke
                 f"{code}; print(settings.DATABASES['default']['OPTIONS']['timeout'])",
             ],
             cwd=ROOT,
-            env=manage_environment() | PRODUCTION | {"EMAIL_URL": "console://"},
+            env={
+                key: value
+                for key, value in manage_environment().items()
+                if key not in ("DATABASE_URL", "SQLITE_TIMEOUT")
+            }
+            | PRODUCTION
+            | {"EMAIL_URL": "console://", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
             capture_output=True,
             text=True,
             timeout=60,
