@@ -41,6 +41,16 @@ def env_int(name, default):
         sys.exit(f"{name} must be a whole number, got {value!r}.")
 
 
+def env_float(name, default):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        sys.exit(f"{name} must be a number, got {value!r}.")
+
+
 def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -151,23 +161,43 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's built-in psycopg pool; it requires persistent connections to be off.
-    # When the database is down a request fails within seconds (a 503, which Stripe retries)
-    # instead of hanging: a new connection gives up after 3 s, waiting for the pool after 5 s.
+    # When the database is down a request fails in under a second (the branded 503, which
+    # Stripe retries) instead of hanging. A request takes a connection from its process's pool
+    # and waits at most DATABASE_POOL_TIMEOUT for one: a sync worker serves one request at a
+    # time, so it never queues behind another request and only waits while a connection opens
+    # (milliseconds); with the database down the pool cannot open one and the wait is the
+    # bound. The pool itself gives up on a connection attempt after 3 s and keeps retrying in
+    # the background, so the site recovers without a restart. A statement running longer
+    # than DATABASE_STATEMENT_TIMEOUT (0: no limit) is cancelled by the server.
+    # newsroom.postgresql: Django's backend, whose requests wait only 0.1 s for a connection
+    # once a wait has run out (the database is down), until one gets a connection again.
+    DATABASES["default"]["ENGINE"] = "newsroom.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options.setdefault("connect_timeout", 3)
+    statement_timeout = env_float("DATABASE_STATEMENT_TIMEOUT", 30)
+    if statement_timeout > 0 and "options" not in options:
+        options["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
     options["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10),
-        "timeout": env_int("DATABASE_POOL_TIMEOUT", 5),
+        "timeout": env_float("DATABASE_POOL_TIMEOUT", 0.5),
+        # A connection that cannot be opened is retried for 2 s (not psycopg's 5 minutes of
+        # growing back-off); then the next request that waits tries again at once, so the
+        # site is back within moments of the database.
+        "reconnect_timeout": 2,
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets readers and one writer (the web process and a task worker) work side by side.
+    # A write waits for the other's lock for SQLITE_TIMEOUT seconds, then fails with "database
+    # is locked": 20 s for commands and the task worker, whose work may wait behind a long
+    # write; newsroom.wsgi and newsroom.asgi set 3 s, so that a web request (a Stripe webhook
+    # among them) answers a 5xx within seconds and is retried instead of hanging.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            "timeout": env_float("SQLITE_TIMEOUT", 20),
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )

@@ -99,6 +99,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
+# A database that is down answers the branded 503 (views.server_error).
+handler500 = views.server_error
+
 # English lives at the root, other languages under their prefix (/ru/…).
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),

@@ -1,15 +1,20 @@
+import sys
+
 from allauth.core.ratelimit import consume
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.db.models import Q, Value
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
+from django.views.defaults import server_error as generic_server_error
 
 from members.access import can_read_full, readable_in_full, reader
 
@@ -288,6 +293,23 @@ def _redirect_from_old_url(user, year, month, slug):
     if article is None:
         raise Http404("No such article")
     return redirect(article, permanent=True)
+
+
+#: Seconds a reader (or a crawler) is asked to wait when the database is unavailable.
+RETRY_AFTER = 30
+
+
+def server_error(request):
+    """The site's handler500. An unavailable database (refused, timed out waiting for a
+    connection, locked, a statement cancelled) answers the branded 503 with `Retry-After`,
+    never stored by a cache; any other error the plain 500 page. Both templates render
+    without the database."""
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(RETRY_AFTER)
+        add_never_cache_headers(response)
+        return response
+    return generic_server_error(request)
 
 
 @never_cache

@@ -1,15 +1,19 @@
-"""Processes the deployment tests start and always stop: app servers, a task worker, Redis."""
+"""Processes the deployment tests start and always stop: app servers, a task worker, Redis,
+a throwaway PostgreSQL cluster."""
 
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psycopg
 import pytest
 
 #: Set by .ci/run: the servers these tests start (nginx, redis-server) must be installed.
@@ -96,3 +100,95 @@ class Process:
                 except ProcessLookupError:
                     pass
             self.process.wait()
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster: `initdb` into a temporary folder, `postgres` on a free
+    port, trust authentication on 127.0.0.1 only. `stop()` and `start()` make an outage;
+    `remove()` stops it and deletes the folder. Never the machine's own server.
+
+    PostgreSQL refuses to run as root (as the tests do under CI): then the programs run as the
+    `postgres` system user, in a folder it owns.
+    """
+
+    def __init__(self):
+        self.bin = self._binaries()
+        self.directory = Path(tempfile.mkdtemp(prefix="newsroom-pg-"))
+        self.data = self.directory / "data"
+        self.port = free_port()
+        self.server = None
+        self.as_user = []
+        if os.geteuid() == 0:
+            account = pwd.getpwnam("postgres")
+            os.chown(self.directory, account.pw_uid, account.pw_gid)
+            self.as_user = [
+                require("setpriv", "util-linux"),
+                *(f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--init-groups"),
+            ]
+        initdb = subprocess.run(
+            [
+                *self.as_user,
+                str(self.bin / "initdb"),
+                *("-D", str(self.data), "-U", "postgres", "--auth=trust"),
+                *("-E", "UTF8", "--locale=C.UTF-8", "--no-sync"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd="/",
+        )
+        if initdb.returncode != 0:
+            self.remove()
+            raise AssertionError(f"initdb failed:\n{initdb.stdout}{initdb.stderr}")
+
+    @staticmethod
+    def _binaries():
+        found = sorted(
+            Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+        )
+        if not found:
+            require("initdb", "postgresql")  # skips, or fails under CI
+        return found[-1].parent
+
+    def url(self, user="postgres", database="postgres"):
+        return f"postgres://{user}@127.0.0.1:{self.port}/{database}"
+
+    def start(self, timeout=30):
+        self.server = Process(
+            "postgres",
+            [
+                *self.as_user,
+                str(self.bin / "postgres"),
+                *("-D", str(self.data), "-p", str(self.port), "-k", str(self.directory)),
+                *("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"),
+                *("-c", "full_page_writes=off", "-c", "synchronous_commit=off"),
+            ],
+            self.directory / "postgres.log",
+            cwd="/",
+            stop_signal=signal.SIGINT,  # fast shutdown: sessions are ended, as in an outage
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.execute("SELECT 1")
+                return
+            except psycopg.OperationalError:
+                if not self.server.running() or time.monotonic() > deadline:
+                    raise AssertionError(f"PostgreSQL did not start\n{self.server.tail()}")
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.server is not None:
+            self.server.stop(timeout=30)
+
+    def execute(self, sql, *params, database="postgres"):
+        """Run one statement as the superuser; the rows it returns, if any."""
+        with psycopg.connect(self.url(database=database), autocommit=True) as conn:
+            cursor = conn.execute(sql, params or None)
+            return cursor.fetchall() if cursor.description else None
+
+    def remove(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,6 +1,7 @@
 import pytest
 from django.db import OperationalError, connection
 from django.template.loader import get_template
+from django.test import Client
 
 from newsroom.models import Article
 from tests.factories import ArticleFactory, SectionFactory
@@ -63,6 +64,39 @@ def test_500_page_is_standalone():
     html = get_template("500.html").render({})
     assert "Something went wrong" in html
     assert "{%" not in html
+
+
+def test_a_database_that_is_down_answers_the_branded_503_which_no_cache_keeps(monkeypatch):
+    """Check 67: an uncached page while the database is unavailable → the site's own 503 with
+    Retry-After, marked no-store, and not kept by the page cache; other errors stay 500s."""
+    ArticleFactory(headline="Glacier retreat measured")
+    reader = Client(raise_request_exception=False)
+
+    def unavailable(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "cursor", unavailable)
+        response = reader.get("/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    assert "We will be right back" in html
+    assert "{%" not in html
+
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "cursor", broken)
+        response = reader.get("/")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+
+    response = reader.get("/")
+    assert response.status_code == 200
+    assert "Glacier retreat measured" in response.content.decode()
 
 
 def test_public_pages_set_no_cookie_and_do_not_vary_on_it(client):
