@@ -6,7 +6,6 @@ webhooks (`fake_stripe`) or without (`stripe_api`).
 """
 
 import os
-import shutil
 import time
 import types
 from datetime import timedelta
@@ -42,14 +41,21 @@ def reader(db):
     return _verified(UserFactory(email="reader@example.com"))
 
 
-def _in_group(user, name):
-    # The groups come from the roles migration (newsroom 0007), as in production. Transactional
-    # tests (live server, concurrency) empty the database afterwards; the migration's own
-    # definition puts the groups back.
-    if not Group.objects.filter(name=name).exists():
+def define_roles():
+    """The staff groups with their permissions, as the roles migrations define them.
+
+    They come from the migrations (newsroom 0007), as in production. Transactional tests (live
+    server, concurrency) empty the database afterwards; the migrations' own definitions put the
+    groups back.
+    """
+    if not Group.objects.filter(name="Editors").exists():
         import_module("newsroom.migrations.0007_roles").define_roles(django_apps)
         import_module("members.migrations.0003_membership_manager_permissions").grant(django_apps)
         import_module("members.migrations.0008_reporting_data").grant(django_apps)
+
+
+def _in_group(user, name):
+    define_roles()
     user.groups.add(Group.objects.get(name=name))
     return user
 
@@ -187,12 +193,6 @@ def _empty_page_cache():
     caches[CACHE_ALIAS].clear()
     yield
     caches[CACHE_ALIAS].clear()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _remove_test_media():
-    yield
-    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

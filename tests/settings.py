@@ -1,6 +1,8 @@
 """Test settings: the production settings module with debug off, plus what tests need."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # The production path is what is tested: debug off, a real-looking key. Set before the settings
@@ -23,7 +25,12 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-MEDIA_ROOT = tempfile.mkdtemp(prefix="newsroom-test-media-")
+# In a folder of its own, so that a test can see that nothing is written beside it; removed when
+# the process ends (each xdist worker and the controller import these settings).
+_MEDIA_PARENT = tempfile.mkdtemp(prefix="newsroom-test-media-")
+atexit.register(shutil.rmtree, _MEDIA_PARENT, ignore_errors=True)
+MEDIA_ROOT = os.path.join(_MEDIA_PARENT, "media")
+os.mkdir(MEDIA_ROOT)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

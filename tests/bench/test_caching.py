@@ -8,6 +8,7 @@ from django.test import Client
 from bench import caching, renders, seed
 from newsroom.models import Article
 from newsroom.page_cache import SIGNED_IN_COOKIE
+from tests.conftest import define_roles
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +107,7 @@ def test_the_editor_publishes_through_the_admin_with_what_the_benchmark_posts():
     """Check 66: the editor logs in through the form and publishes a draft with the admin's
     action, sending exactly the fields the benchmark sends (CSRF checks on); the story is the
     first on the home page at once."""
+    define_roles()
     ArticleFactory()
     seed.editor("editor@bench.example", "a long enough password 1")
     draft = seed.breaking_drafts(1, "t1")[0]
