@@ -81,6 +81,8 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory, var_dir):
 def empty_caches(site):
     site.store.flushall()
     site.shared.clear_caches()
+    for name in CACHES:
+        getattr(site, name).access_log.write_text("")  # gunicorn appends: from the start again
     yield
     for name in CACHES:
         assert getattr(site, name).running(), getattr(site, name).tail()
@@ -140,6 +142,7 @@ def workers_that_served(server, path):
 
 @pytest.mark.parametrize("cache", ["redis", "database"])
 def test_twenty_failed_log_ins_through_two_workers_lock_the_account(site, account, cache):
+    """Check 31: a cache every worker shares counts every worker's failures."""
     server = getattr(site, cache)
 
     outcomes = failures(server, account.email, ATTEMPTS)
@@ -153,6 +156,7 @@ def test_twenty_failed_log_ins_through_two_workers_lock_the_account(site, accoun
 
 
 def test_after_the_window_the_right_password_logs_in(site, account):
+    """Check 31: the lock lasts the window, and no longer."""
     assert failures(site.redis, account.email, LIMIT) == ["processed"] * LIMIT
     response, signed_in = attempt(site.redis, account.email, PASSWORD, "198.51.100.7")
     assert (outcome(response), signed_in) == ("refused", False)
@@ -172,7 +176,7 @@ def test_after_the_window_the_right_password_logs_in(site, account):
 
 
 def test_a_cache_in_each_workers_memory_lets_the_limit_leak(site, account):
-    """The documented negative: with the default cache in each process's memory, each of the
+    """Check 31's documented negative: with the default cache in each process's memory, each of the
     two workers counts its own five failures."""
     outcomes = failures(site.memory, account.email, ATTEMPTS)
 
@@ -181,6 +185,7 @@ def test_a_cache_in_each_workers_memory_lets_the_limit_leak(site, account):
 
 
 def test_the_admin_has_no_log_in_around_the_limits(site, editor):
+    """Check 31: the admin's log-in sends readers to the site's, and signs nobody in itself."""
     server_password(editor)
     site.shared.publish()
     server = site.redis
