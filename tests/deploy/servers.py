@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -18,6 +19,7 @@ import pytest
 
 #: Set by .ci/run: the servers these tests start (nginx, redis-server) must be installed.
 REQUIRED = "NEWSROOM_REQUIRE_SERVERS"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def require(program, package):
@@ -192,3 +194,41 @@ class PostgresCluster:
             self.stop()
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def redis_server(directory):
+    """A throwaway redis-server on a free port, keeping nothing on disk; its address in `url`."""
+    port = free_port()
+    server = Process(
+        "redis",
+        [
+            require("redis-server", "redis-server"),
+            *("--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", str(directory)),
+        ],
+        Path(directory) / f"redis-{port}.log",
+    )
+    server.url = f"redis://127.0.0.1:{port}/0"
+    return server
+
+
+def app_server(name, directory, env, workers=2, access_log=None):
+    """gunicorn serving `newsroom.wsgi` with `env` on a free port (its address in `url`); with
+    `access_log`, each request is logged there as "<worker pid> <method> <path> <status>"."""
+    port = free_port()
+    logging = ("--access-logfile", str(access_log), "--access-logformat", "%(p)s %(m)s %(U)s %(s)s")
+    server = Process(
+        f"app server {name}",
+        [
+            *(sys.executable, "-m", "gunicorn", "newsroom.wsgi"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--graceful-timeout", "3"),
+            *(logging if access_log else ()),
+        ],
+        Path(directory) / f"app-{name}.log",
+        env=env,
+        cwd=ROOT,
+        # A quick shutdown: the tests are done with it.
+        stop_signal=signal.SIGINT,
+    )
+    server.url = f"http://127.0.0.1:{port}"
+    return server

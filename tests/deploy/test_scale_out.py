@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 import redis
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 from moto.server import ThreadedMotoServer
@@ -29,10 +28,10 @@ from PIL import Image as PillowImage
 
 from newsroom.models import Article, Image
 from tests.conftest import PASSWORD
-from tests.deploy.http import Browser
+from tests.deploy.production import browser, post_form, server_password
 from tests.deploy.servers import Process, free_port, require
 from tests.factories import ArticleFactory, jpeg_bytes
-from tests.html import form_data, parse, pictures, visible_text
+from tests.html import form_data, pictures, visible_text
 from tests.test_deploy_settings import manage_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -185,18 +184,9 @@ def fresh_site(site):
             assert process.running(), process.tail()
 
 
-def browser(server):
-    """A reader's browser talking to `server` through a pretend TLS proxy."""
-    origin = server.url.replace("http://", "https://")
-    return Browser(server.url, headers={"X-Forwarded-Proto": "https", "Origin": origin})
-
-
 def log_in(server, user):
     """Log in through the server's form, as a reader does."""
-    # The servers check passwords with the production hashers, not the tests' fast one.
-    hasher = PBKDF2PasswordHasher()
-    user.password = hasher.encode(PASSWORD, hasher.salt(), iterations=1000)
-    user.save(update_fields=["password"])
+    server_password(user)
     reader = browser(server)
     page = reader.get("/accounts/login/")
     assert page.status == 200
@@ -206,13 +196,6 @@ def log_in(server, user):
     assert response.status == 302, visible_text(response)[:1000]
     assert "sessionid" in reader.cookies and "newsroom_signed_in" in reader.cookies
     return reader
-
-
-def post_form(page):
-    """What a browser sends from the page's first POST form (the log-in form, the log-out
-    button), leaving out the search form every page has."""
-    form = next(form for form in parse(page).find_all("form") if form.get("method") == "post")
-    return form_data(str(form))
 
 
 def on(server, reader):
