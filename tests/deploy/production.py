@@ -73,15 +73,15 @@ class SharedDatabase:
             target.execute("PRAGMA journal_mode=WAL")
 
 
-def environment(var_dir, database, **settings):
-    """The production environment of an app server on `database` (a SharedDatabase), with
-    `var_dir` (see `collect_static()`) as its var directory; `settings` add or override
-    variables."""
+def environment(var_dir, database_url, **settings):
+    """The production environment of an app server on the database at `database_url` (a
+    SharedDatabase's `url`, or a throwaway cluster's), with `var_dir` (see `collect_static()`)
+    as its var directory; `settings` add or override variables."""
     return (
         {
             key: value
             for key, value in manage_environment().items()
-            if not key.startswith(("AWS_", "EDGE_", "MEDIA_", "REDIS_", "DATABASE_"))
+            if not key.startswith(("AWS_", "EDGE_", "MEDIA_", "REDIS_", "DATABASE_", "SQLITE_"))
         }
         | {
             "DJANGO_DEBUG": "0",
@@ -90,7 +90,7 @@ def environment(var_dir, database, **settings):
             # The same zone as the tests: an article's address carries its month there.
             "DJANGO_TIME_ZONE": "Asia/Tbilisi",
             "DJANGO_LOG_LEVEL": "WARNING",
-            "DATABASE_URL": database.url,
+            "DATABASE_URL": database_url,
             "DATABASE_POOL_MAX_SIZE": "4",
             "NEWSROOM_VAR_DIR": str(var_dir),
             "EMAIL_URL": "console://",

@@ -53,7 +53,7 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory, var_dir):
         processes.append(cache_server)
         # nginx speaks plain HTTP here (no certificate), so the app must not redirect to HTTPS.
         env = environment(
-            var_dir, database, REDIS_URL=cache_server.url, DJANGO_SECURE_SSL_REDIRECT="0"
+            var_dir, database.url, REDIS_URL=cache_server.url, DJANGO_SECURE_SSL_REDIRECT="0"
         )
         app = app_server("pages", directory, env, workers=2)
         processes.append(app)

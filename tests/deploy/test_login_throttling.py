@@ -51,7 +51,7 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory, var_dir):
             database = SharedDatabase(directory)
         cache_server = redis_server(directory)
         processes.append(cache_server)
-        env = environment(var_dir, database, DJANGO_TRUSTED_PROXY_COUNT="1")
+        env = environment(var_dir, database.url, DJANGO_TRUSTED_PROXY_COUNT="1")
         servers = {}
         for name, extra in {
             "redis": {"REDIS_URL": cache_server.url},

@@ -14,14 +14,14 @@ import sqlite3
 import sys
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import connection
 
 from tests.deploy.http import Browser
-from tests.deploy.servers import PostgresCluster, Process, children, free_port, require
+from tests.deploy.production import environment
+from tests.deploy.servers import ROOT, PostgresCluster, Process, app_server, children, redis_server
 from tests.members.stripe_events import (
     SECRET,
     URL,
@@ -30,9 +30,6 @@ from tests.members.stripe_events import (
     make_event,
     signature,
 )
-from tests.test_deploy_settings import manage_environment
-
-ROOT = Path(__file__).resolve().parents[2]
 
 #: Check 14: the webhook's answer while the database is away comes within this many seconds.
 WEBHOOK_BOUND = 5
@@ -40,56 +37,24 @@ WEBHOOK_BOUND = 5
 PAGE_BOUND = 1
 
 
-def production_environment(directory, database_url, **more):
-    return (
-        {
-            key: value
-            for key, value in manage_environment().items()
-            if not key.startswith(("AWS_", "EDGE_", "MEDIA_", "REDIS_", "DATABASE_", "SQLITE_"))
-        }
-        | {
-            "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_LOG_LEVEL": "WARNING",
-            "DATABASE_URL": database_url,
-            "NEWSROOM_VAR_DIR": str(directory / "var"),
-            "EMAIL_URL": "console://",
-            "EDGE_PURGE_URLS": "",
-            "STAFF_REQUIRE_MFA": "0",
-            "STRIPE_WEBHOOK_SECRET": SECRET,
-            "STRIPE_SECRET_KEY": "sk_test_newsroom",
-        }
-        | more
+def start_site(var_dir, directory, database_url, workers, **settings):
+    """The schema on `database_url`, then gunicorn with the production settings on it."""
+    env = environment(
+        var_dir,
+        database_url,
+        STRIPE_WEBHOOK_SECRET=SECRET,
+        STRIPE_SECRET_KEY="sk_test_newsroom",
+        **settings,
     )
-
-
-def prepare(env, directory):
-    """The schema and the hashed static files, as a deployment has them."""
-    for name, args in [
-        ("migrate", ["migrate", "--noinput", "-v0"]),
-        ("collectstatic", ["collectstatic", "--noinput", "-v0"]),
-    ]:
-        step = Process(
-            name, [sys.executable, "manage.py", *args], directory / f"{name}.log", env=env, cwd=ROOT
-        )
-        assert step.process.wait(timeout=180) == 0, step.tail()
-
-
-def gunicorn(env, directory, workers):
-    port = free_port()
-    server = Process(
-        "gunicorn",
-        [
-            *(sys.executable, "-m", "gunicorn", "newsroom.wsgi"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
-            *("--graceful-timeout", "3"),
-        ],
-        directory / "gunicorn.log",
+    migrate = Process(
+        "migrate",
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        directory / "migrate.log",
         env=env,
         cwd=ROOT,
     )
-    server.url = f"http://127.0.0.1:{port}"
+    assert migrate.process.wait(timeout=180) == 0, migrate.tail()
+    server = app_server("outage", directory, env, workers=workers)
     server.wait_for(f"{server.url}/healthz")
     return server
 
@@ -139,12 +104,11 @@ def redeliver_until_accepted(server, event, timeout=30):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, var_dir):
     """A throwaway cluster (the app's own role `newsroom`), Redis and gunicorn with 2 workers,
     all stopped and removed at the end, whatever happened."""
     if connection.vendor != "postgresql":
         pytest.skip("the PostgreSQL outages run in the PostgreSQL phase (DATABASE_URL)")
-    redis_server = require("redis-server", "redis-server")
     directory = tmp_path_factory.mktemp("outage")
     cluster = PostgresCluster()
     processes = []
@@ -152,25 +116,15 @@ def site(tmp_path_factory):
         cluster.start()
         cluster.execute("CREATE ROLE newsroom LOGIN")
         cluster.execute("CREATE DATABASE newsroom OWNER newsroom")
-        redis_port = free_port()
-        processes.append(
-            Process(
-                "redis",
-                [
-                    redis_server,
-                    *("--port", str(redis_port), "--bind", "127.0.0.1"),
-                    *("--save", "", "--appendonly", "no", "--dir", str(directory)),
-                ],
-                directory / "redis.log",
-            )
-        )
-        env = production_environment(
+        cache = redis_server(directory)
+        processes.append(cache)
+        server = start_site(
+            var_dir,
             directory,
             cluster.url(user="newsroom", database="newsroom"),
-            REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+            workers=2,
+            REDIS_URL=cache.url,
         )
-        prepare(env, directory)
-        server = gunicorn(env, directory, workers=2)
         processes.append(server)
         yield type("Site", (), {"cluster": cluster, "server": server, "processes": processes})
     finally:
@@ -324,15 +278,13 @@ def test_postgresql_down_for_30_s_under_load_cached_pages_serve_others_fail_fast
 
 
 @pytest.fixture(scope="module")
-def sqlite_site(tmp_path_factory):
+def sqlite_site(tmp_path_factory, var_dir):
     """gunicorn (one worker, without Redis) on a SQLite file, stopped at the end."""
     if connection.vendor != "sqlite":
         pytest.skip("the SQLite lock runs in the SQLite phase")
     directory = tmp_path_factory.mktemp("outage-sqlite")
     database = directory / "newsroom.sqlite3"
-    env = production_environment(directory, f"sqlite:///{database}")
-    prepare(env, directory)
-    server = gunicorn(env, directory, workers=1)
+    server = start_site(var_dir, directory, f"sqlite:///{database}", workers=1)
     try:
         yield type("Site", (), {"server": server, "database": database})
     finally:

@@ -10,12 +10,10 @@ PostgreSQL only: processes cannot share the in-memory SQLite database of a test 
 
 import io
 import logging
-import secrets
 import signal
 import sys
 import time
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
@@ -28,29 +26,24 @@ from PIL import Image as PillowImage
 
 from newsroom.models import Article, Image
 from tests.conftest import PASSWORD
-from tests.deploy.production import browser, post_form, server_password
-from tests.deploy.servers import Process, free_port, require
+from tests.deploy.production import (
+    SharedDatabase,
+    browser,
+    environment,
+    post_form,
+    server_password,
+)
+from tests.deploy.servers import ROOT, Process, app_server, redis_server
 from tests.factories import ArticleFactory, jpeg_bytes
 from tests.html import form_data, pictures, visible_text
-from tests.test_deploy_settings import manage_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "newsroom-scale-media"
 
 
-def _postgres_url():
-    settings = connection.settings_dict
-    user = settings["USER"] or ""
-    password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
-    host = settings["HOST"] or "127.0.0.1"
-    port = settings["PORT"] or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
-
-
 @pytest.fixture(scope="module")
-def site(django_db_setup, tmp_path_factory):
+def site(django_db_setup, django_db_blocker, tmp_path_factory, var_dir):
     """Redis, S3, two app servers and a task worker, all stopped at the end, whatever
     happened."""
     if connection.vendor != "postgresql":
@@ -58,23 +51,14 @@ def site(django_db_setup, tmp_path_factory):
             "needs PostgreSQL (DATABASE_URL): app servers in other processes share the "
             "database, which the in-memory SQLite test database cannot be"
         )
-    redis_server = require("redis-server", "redis-server")
     directory = tmp_path_factory.mktemp("scale")
     processes = []
     moto = None
     try:
-        redis_port = free_port()
-        processes.append(
-            Process(
-                "redis",
-                [
-                    redis_server,
-                    *("--port", str(redis_port), "--bind", "127.0.0.1"),
-                    *("--save", "", "--appendonly", "no", "--dir", str(directory)),
-                ],
-                directory / "redis.log",
-            )
-        )
+        with django_db_blocker.unblock():
+            database = SharedDatabase(directory)
+        cache = redis_server(directory)
+        processes.append(cache)
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -88,45 +72,19 @@ def site(django_db_setup, tmp_path_factory):
             aws_secret_access_key="testing",
         ).create_bucket(Bucket=BUCKET)
 
-        env = {
-            key: value
-            for key, value in manage_environment().items()
-            if not key.startswith(("AWS_", "EDGE_", "MEDIA_", "REDIS_", "DATABASE_"))
-        } | {
-            "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            # The same zone as the tests: an article's address carries its month there.
-            "DJANGO_TIME_ZONE": "Asia/Tbilisi",
-            "DJANGO_LOG_LEVEL": "WARNING",
-            "DATABASE_URL": _postgres_url(),
-            "DATABASE_POOL_MAX_SIZE": "4",
-            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "MEDIA_S3_BUCKET": BUCKET,
-            "AWS_S3_ENDPOINT_URL": s3_endpoint,
-            "AWS_S3_REGION_NAME": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_CONFIG_FILE": "/dev/null",
-            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "NEWSROOM_VAR_DIR": str(directory / "var"),
-            "EMAIL_URL": "console://",
-            "EDGE_PURGE_URLS": "",
-            # Staff would have to set up an authenticator app before the admin opens.
-            "STAFF_REQUIRE_MFA": "0",
-        }
-        # The hashed static names of the production storage's manifest, as in a deployment,
-        # gathered before the servers start (they read the manifest once); the worker starts
-        # meanwhile.
-        collectstatic = Process(
-            "collectstatic",
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-            directory / "collectstatic.log",
-            env=env,
-            cwd=ROOT,
+        env = environment(
+            var_dir,
+            database.url,
+            REDIS_URL=cache.url,
+            MEDIA_S3_BUCKET=BUCKET,
+            AWS_S3_ENDPOINT_URL=s3_endpoint,
+            AWS_S3_REGION_NAME="us-east-1",
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_CONFIG_FILE="/dev/null",
+            AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+            AWS_EC2_METADATA_DISABLED="true",
         )
-        processes.append(collectstatic)
         worker = Process(
             "task worker",
             [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
@@ -136,22 +94,8 @@ def site(django_db_setup, tmp_path_factory):
             stop_signal=signal.SIGINT,
         )
         processes.append(worker)
-        assert collectstatic.process.wait(timeout=120) == 0, collectstatic.tail()
-        servers = {}
-        for name in ("A", "B"):
-            port = free_port()
-            servers[name] = Process(
-                f"app server {name}",
-                [
-                    *(sys.executable, "-m", "gunicorn", "newsroom.wsgi"),
-                    *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "3"),
-                ],
-                directory / f"app-{name}.log",
-                env=env,
-                cwd=ROOT,
-            )
-            servers[name].url = f"http://127.0.0.1:{port}"
-            processes.append(servers[name])
+        servers = {name: app_server(name, directory, env, workers=1) for name in ("A", "B")}
+        processes.extend(servers.values())
         for server in servers.values():
             server.wait_for(f"{server.url}/healthz")
         yield type(
@@ -161,7 +105,7 @@ def site(django_db_setup, tmp_path_factory):
                 "a": servers["A"],
                 "b": servers["B"],
                 "worker": worker,
-                "redis": redis.Redis(port=redis_port),
+                "redis": redis.Redis.from_url(cache.url),
                 "s3_endpoint": s3_endpoint,
                 "processes": processes,
             },
@@ -180,8 +124,7 @@ def fresh_site(site):
     site.redis.flushall()
     yield
     for process in site.processes:
-        if process.name != "collectstatic":
-            assert process.running(), process.tail()
+        assert process.running(), process.tail()
 
 
 def log_in(server, user):
