@@ -11,7 +11,14 @@ most `PAGE_CACHE_SECONDS` as well, which bounds how late a fundraiser's goal bar
 
 Only what is the same for every reader is kept here: which block a reader sees (their audience,
 whether they are a member) is still decided per request (newsroom.calls_to_action).
+
+Pieces of HTML that are the same for every reader (the navigation, the footer, a listing's
+card) are kept in each process's memory under the same version (`fragment()`): they are
+rendered from the objects above alone, never with the request, so no reader's data can be in
+them.
 """
+
+import threading
 
 from django.conf import settings
 from django.core.cache import caches
@@ -23,15 +30,19 @@ from .page_cache import site_version
 _MISSING = object()
 
 
-def cached(request, name, build):
-    """`build()`'s value, kept under `name` for the current version of the site; a value of
-    None (nothing found) is not kept, so unknown addresses fill nothing."""
+def _version(request):
     version = getattr(request, "_object_cache_version", None)
     if version is None:
         version = site_version(request)
         if request is not None:
             request._object_cache_version = version
-    key = f"objects:{version}:{name}"
+    return version
+
+
+def cached(request, name, build):
+    """`build()`'s value, kept under `name` for the current version of the site; a value of
+    None (nothing found) is not kept, so unknown addresses fill nothing."""
+    key = f"objects:{_version(request)}:{name}"
     objects = caches["objects"]
     value = objects.get(key, _MISSING)
     if value is _MISSING:
@@ -73,3 +84,28 @@ def listing_subject(request, model, slug):
     if found is None:
         raise Http404(f"No {model._meta.model_name} {slug!r}")
     return found
+
+
+# Rendered pieces kept in this process; a new version of the site makes new keys, and the
+# oldest are dropped all at once when there are too many (a crawl through a deep archive).
+_fragments = {}
+_fragments_lock = threading.Lock()
+FRAGMENTS_MAX = 5_000
+
+
+def fragment(request, name, render):
+    """`render()`'s HTML, kept in this process under `name` for the current version of the site.
+
+    `render` must make the same HTML for every reader: it gets nothing of the request (the
+    callers render templates from a plain dict, with no context processor), and `name` must
+    name everything else it reads (the language, the year, the current section…).
+    """
+    key = (_version(request), name)
+    html = _fragments.get(key)
+    if html is None:
+        html = render()
+        with _fragments_lock:
+            if len(_fragments) >= FRAGMENTS_MAX:
+                _fragments.clear()
+            _fragments[key] = html
+    return html
