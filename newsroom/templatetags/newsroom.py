@@ -203,10 +203,13 @@ def card(context, article, lead=False):
     what it shows (headline, standfirst, section, bylines, date) changes only with a new
     version of the site; its picture also with the renditions built (which purge nothing)."""
     lead = bool(lead)
-    picture_key = image_key(article.hero_image) if article.hero_image_id else None
+    picture_key = image_key(article.hero_image) if article.hero_image_id else ()
 
     def render():
         return mark_safe(get_template(CARD).render({"article": article, "lead": lead}))
 
+    if picture_key is None:
+        # Media addresses that expire (signed S3 links) are never kept.
+        return render()
     name = ("card", get_language(), article.pk, lead, picture_key)
     return fragment(context.get("request"), name, render)
