@@ -11,7 +11,8 @@ import os
 import re
 
 from django.core.cache.backends.db import DatabaseCache
-from django.core.cache.backends.redis import RedisCache
+
+from newsroom.redis_cache import RedisCache
 
 # What newsroom.page_cache.page_key() makes: "pages:" and a SHA-256 of the address.
 PAGE_ENTRY = re.compile(r"pages:[0-9a-f]{64}")
@@ -43,7 +44,7 @@ class _MissesPages:
 
 
 class RedisPages(_MissesPages, RedisCache):
-    """Django's RedisCache that can miss every page."""
+    """The site's RedisCache (newsroom.redis_cache) that can miss every page."""
 
 
 class DatabasePages(_MissesPages, DatabaseCache):

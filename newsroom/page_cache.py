@@ -249,6 +249,9 @@ def page_cache_middleware(get_response):
             seconds = min(response.shared_seconds, _lifetime(generation, found))
             set_response_etag(response)
             if request.method == "GET" and seconds > 0:
+                # One piece: a response written in many (the feeds' generator writes each
+                # element) would be stored, and sent by the server, piece by piece.
+                response.content = response.content
                 # Stored under the generation read before rendering: a purge that happened
                 # meanwhile retires this entry too.
                 pages().set(key, (generation, time.time() + seconds, response), seconds)

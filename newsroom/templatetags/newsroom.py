@@ -1,16 +1,19 @@
 import json
 
 from django import template
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import _json_script_escapes, conditional_escape, format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, pgettext, to_locale
+from django.utils.translation import get_language, gettext, pgettext, to_locale
 
 from members.access import is_member, reader
 from newsroom.body import FIGURE, figure_context
-from newsroom.models import CallToAction
+from newsroom.models import CallToAction, Section
+from newsroom.object_cache import footer_pages, fragment, nav_sections
 from newsroom.renditions import image_key, picture, remembered
 from newsroom.richtext import clean_bio
 
@@ -20,6 +23,9 @@ register.filter("to_locale", to_locale)
 
 CALL_TO_ACTION = "newsroom/includes/call_to_action.html"
 PICTURE = "newsroom/includes/picture.html"
+NAVIGATION = "newsroom/includes/site_navigation.html"
+FOOTER = "newsroom/includes/site_footer.html"
+CARD = "newsroom/includes/listing.html#card"
 
 # What share of the viewport the cards' pictures take, so browsers pick the right rendition
 # before layout: full width on phones, half or a third of the page on wider screens.
@@ -27,14 +33,22 @@ CARD_SIZES = "(min-width: 60em) 18rem, (min-width: 40em) 50vw, 100vw"
 LEAD_SIZES = "(min-width: 60em) 36rem, 100vw"
 
 
-@register.inclusion_tag(FIGURE)
+@register.simple_tag
 def figure(image, caption="", eager=False, alt=""):
     """A captioned image: `<figure>`, `<picture>` and "Caption. Image: Credit.".
 
     `alt` overrides the library's alternative text for this placement. Body figures are
-    rendered when the story is saved (newsroom.body); this is the hero's.
+    rendered when the story is saved (newsroom.body); this is the hero's, rendered once per
+    image, rendition set, caption and language in each process (newsroom.renditions.remembered).
     """
-    return figure_context(image, caption, eager, alt)
+    key = image_key(image)
+    alt = alt or image.alt
+    if key:
+        key = ("figure", get_language(), caption, bool(eager), alt, image.credit, *key)
+    return remembered(
+        key,
+        lambda: mark_safe(get_template(FIGURE).render(figure_context(image, caption, eager, alt))),
+    )
 
 
 @register.simple_tag
@@ -139,3 +153,63 @@ def membership_link(context):
         reverse("members:plans"),
         gettext("Become a member"),
     )
+
+
+# The same for every reader, rendered once per version of the site in each process
+# (newsroom.object_cache.fragment). Each renders its template from a plain dict of what it
+# shows, with no request: no context processor runs, so nothing of the reader can get in.
+
+
+@register.simple_tag(takes_context=True)
+def site_navigation(context):
+    """The sections' navigation, the current section's link marked (a section's page)."""
+    request = context.get("request")
+    section = context.get("section")
+    current = section.pk if isinstance(section, Section) else None
+
+    def render():
+        return mark_safe(
+            get_template(NAVIGATION).render(
+                {"nav_sections": nav_sections(request), "current": current}
+            )
+        )
+
+    return fragment(request, ("navigation", get_language(), current), render)
+
+
+@register.simple_tag(takes_context=True)
+def site_footer(context):
+    """The footer: the newsroom's name, its static pages, the year."""
+    request = context.get("request")
+    year = timezone.localdate().year
+
+    def render():
+        return mark_safe(
+            get_template(FOOTER).render(
+                {
+                    "newsroom_name": settings.NEWSROOM_NAME,
+                    "footer_pages": footer_pages(request),
+                    "year": year,
+                }
+            )
+        )
+
+    return fragment(request, ("footer", get_language(), year), render)
+
+
+@register.simple_tag(takes_context=True)
+def card(context, article, lead=False):
+    """A listing's card for `article` (the `card` partial of newsroom/includes/listing.html):
+    what it shows (headline, standfirst, section, bylines, date) changes only with a new
+    version of the site; its picture also with the renditions built (which purge nothing)."""
+    lead = bool(lead)
+    picture_key = image_key(article.hero_image) if article.hero_image_id else ()
+
+    def render():
+        return mark_safe(get_template(CARD).render({"article": article, "lead": lead}))
+
+    if picture_key is None:
+        # Media addresses that expire (signed S3 links) are never kept.
+        return render()
+    name = ("card", get_language(), article.pk, lead, picture_key)
+    return fragment(context.get("request"), name, render)

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from newsroom import object_cache
 from newsroom.models import CallToAction
 from tests.factories import ArticleFactory, CallToActionFactory, SectionFactory
 from tests.html import parse
@@ -73,3 +74,37 @@ def test_each_reader_still_gets_the_blocks_of_their_audience(client, member):
     for _ in range(2):
         assert headings(client.get("/")) == ["Thank you, members"]
     assert headings(anonymous.get("/?page=1")) == ["Become a member"]
+
+
+def test_shared_fragments_hold_nothing_of_the_reader_who_filled_them(client, member):
+    """The navigation, footer and cards are rendered once and then given to every reader
+    (newsroom.object_cache.fragment): a signed-in member who fills them leaves nothing of
+    theirs in them, and the next reader gets their own header."""
+    section = SectionFactory(slug="politics", name="Politics")
+    story = ArticleFactory(section=section, headline="The dam that was never built")
+    object_cache._fragments.clear()
+    client.force_login(member)
+    member_pages = [
+        client.get(path) for path in ("/", "/section/politics/", story.get_absolute_url())
+    ]
+    assert client.get("/membership/account/").status_code == 200
+    assert all("Your membership" in page.text for page in member_pages)
+
+    fragments = list(object_cache._fragments.values())
+    kinds = {name[0] for _, name in object_cache._fragments}
+    assert {"navigation", "footer", "card"} <= kinds
+    assert any("The dam that was never built" in html for html in fragments)
+    for html in fragments:
+        assert "member@example.com" not in html
+        assert "Your membership" not in html
+        assert "csrfmiddlewaretoken" not in html
+
+    anonymous = Client()
+    for path in ("/", "/section/politics/", story.get_absolute_url()):
+        page = anonymous.get(path)
+        assert "member@example.com" not in page.text
+        assert "Your membership" not in page.text
+        assert "Become a member" in page.text
+    # The section's own page marks its link in the shared navigation; other pages do not.
+    assert parse(anonymous.get("/section/politics/")).select('nav.sections a[aria-current="page"]')
+    assert not parse(anonymous.get("/")).select('nav.sections a[aria-current="page"]')
