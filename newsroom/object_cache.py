@@ -32,6 +32,7 @@ from django.http import Http404
 
 from .models import Author, Page, Region, Section, Tag
 from .page_cache import site_version
+from .renditions import remembered
 
 _MISSING = object()
 
@@ -107,26 +108,12 @@ def listing_subject(request, model, slug):
     return found
 
 
-# Rendered pieces kept in this process; a new version of the site makes new keys, and the
-# oldest are dropped all at once when there are too many (a crawl through a deep archive).
-_fragments = {}
-_fragments_lock = threading.Lock()
-FRAGMENTS_MAX = 5_000
-
-
 def fragment(request, name, render):
-    """`render()`'s HTML, kept in this process under `name` for the current version of the site.
+    """`render()`'s HTML, kept in this process under `name` for the current version of the site
+    (renditions.remembered: a new version makes new keys).
 
     `render` must make the same HTML for every reader: it gets nothing of the request (the
     callers render templates from a plain dict, with no context processor), and `name` must
     name everything else it reads (the language, the year, the current section…).
     """
-    key = (_version(request), name)
-    html = _fragments.get(key)
-    if html is None:
-        html = render()
-        with _fragments_lock:
-            if len(_fragments) >= FRAGMENTS_MAX:
-                _fragments.clear()
-            _fragments[key] = html
-    return html
+    return remembered(("fragment", _version(request), name), render)

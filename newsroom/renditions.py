@@ -133,8 +133,9 @@ def stable_media_address():
     return default_storage.url(_PROBE)
 
 
-# What `remembered()` keeps in this process: pictures and their markup, at most this many.
-_REMEMBERED_MAX = 5000
+# What `remembered()` keeps in this process: pictures, their markup and the rendered fragments
+# of newsroom.object_cache, at most this many; all are dropped at once past it.
+_REMEMBERED_MAX = 10_000
 _remembered = {}
 _remembered_lock = threading.Lock()
 

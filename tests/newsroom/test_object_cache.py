@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from newsroom import object_cache
+from newsroom import renditions
 from newsroom.models import CallToAction
 from tests.factories import ArticleFactory, CallToActionFactory, SectionFactory
 from tests.html import parse
@@ -82,7 +82,7 @@ def test_shared_fragments_hold_nothing_of_the_reader_who_filled_them(client, mem
     theirs in them, and the next reader gets their own header."""
     section = SectionFactory(slug="politics", name="Politics")
     story = ArticleFactory(section=section, headline="The dam that was never built")
-    object_cache._fragments.clear()
+    renditions._remembered.clear()
     client.force_login(member)
     member_pages = [
         client.get(path) for path in ("/", "/section/politics/", story.get_absolute_url())
@@ -90,8 +90,9 @@ def test_shared_fragments_hold_nothing_of_the_reader_who_filled_them(client, mem
     assert client.get("/membership/account/").status_code == 200
     assert all("Your membership" in page.text for page in member_pages)
 
-    fragments = list(object_cache._fragments.values())
-    kinds = {name[0] for _, name in object_cache._fragments}
+    kept = {key[2]: html for key, html in renditions._remembered.items() if key[0] == "fragment"}
+    fragments = list(kept.values())
+    kinds = {name[0] for name in kept}
     assert {"navigation", "footer", "card"} <= kinds
     assert any("The dam that was never built" in html for html in fragments)
     for html in fragments:
