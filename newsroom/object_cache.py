@@ -3,7 +3,8 @@
 A page the whole-page cache cannot serve (a signed-in reader's, the first after a purge, a
 search with new words) still needs the same few things every other page needs: the sections of
 the navigation, the footer's pages, the fundraiser blocks that could show, the subject of a
-listing, an article's bylines and related stories. They are kept in the "objects" cache (Redis,
+listing, an article's bylines and related stories, and for anonymous readers the story itself
+(newsroom.views.article_detail; a reader who is signed in may see drafts, and reads it afresh). They are kept in the "objects" cache (Redis,
 or each process's memory) under `page_cache.site_version()`, which changes with every purge and
 at the next scheduled publication, early-access opening or block start or end: they are retired
 exactly when cached pages are, on every app server, with no purge of their own. Each is kept at
@@ -17,9 +18,12 @@ Only what is the same for every reader is kept here: which block a reader sees (
 whether they are a member) is still decided per request (newsroom.calls_to_action).
 
 Pieces of HTML that are the same for every reader (the navigation, the footer, a listing's
-card) are kept in each process's memory under the same version (`fragment()`): they are
-rendered from the objects above alone, never with the request, so no reader's data can be in
-them.
+card, what an article's page shows around the story, a fundraiser block) are kept in each
+process's memory under the same version (`fragment()`): they are rendered from the objects above
+alone, never with the request, so no reader's data can be in them. What changes no version is
+named in the fragment's key instead: a picture's built renditions, a goal bar's figures. A
+picture's new renditions, like a goal bar's new figures, show once the objects holding them are
+read again: at most `PAGE_CACHE_SECONDS` late, as on a cached page.
 """
 
 import pickle

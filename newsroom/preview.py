@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_safe
 
 from .models import Article
+from .views import ArticleParts
 
 SALT = "newsroom.preview"
 
@@ -67,11 +68,18 @@ def article_preview(request, token):
             "newsroom/article_preview.html",
             {
                 "article": article,
-                "authors": [b.author for b in article.bylines.select_related("author")],
                 "can_read_full": True,
-                "corrections": list(article.corrections.all()),
-                "editions": [],
-                "is_preview": True,
+                # Without links to other editions, stories filed alike or related ones.
+                "parts": ArticleParts(
+                    request,
+                    article,
+                    keep=False,
+                    authors=[b.author for b in article.bylines.select_related("author")],
+                    corrections=list(article.corrections.all()),
+                    editions=[],
+                    filed_under=[],
+                    related=[],
+                ),
             },
         )
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -10,6 +10,7 @@ from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -33,9 +34,10 @@ from .models import (
     Section,
     Tag,
 )
-from .object_cache import cached, listing_subject, nav_sections
+from .object_cache import cached, fragment, listing_subject, nav_sections
 from .page_cache import shared_page
 from .pagination import listing_page
+from .renditions import image_key
 from .translation import localized
 
 # Related stories under an article.
@@ -180,13 +182,14 @@ def page_detail(request, slug):
 @shared_page
 def article_detail(request, year, month, slug):
     user = reader(request)
-    articles = (
-        Article.objects.visible_to(user)
-        .filter(language=get_language())
-        .select_related("section", "hero_image")
-        .defer(*Article.SEARCH_FIELDS)
-    )
-    article = articles.filter(slug=slug).first()
+    if user.is_authenticated:
+        article = _article_for(user, slug)
+    else:
+        # The same published story for every anonymous reader: kept between changes
+        # (newsroom.object_cache), so their page costs no query.
+        article = cached(
+            request, f"article:{get_language()}:{slug}", lambda: _article_for(user, slug)
+        )
     if article is None:
         return _redirect_from_old_url(user, year, month, slug)
     # An article's URL carries its month of publication; any other date in the URL is an old
@@ -199,41 +202,96 @@ def article_detail(request, year, month, slug):
     return render_article(request, article, readable=readable, blocks=blocks)
 
 
+def _article_for(user, slug):
+    """The story at `slug` in this language that `user` may open, or None."""
+    return (
+        Article.objects.visible_to(user)
+        .filter(language=get_language(), slug=slug)
+        .select_related("section", "hero_image")
+        .defer(*Article.SEARCH_FIELDS)
+        .first()
+    )
+
+
 def render_article(request, article, *, readable, blocks, **extra):
     """An article's page: the whole body if `readable`, else the gate; `blocks` are its
     fundraiser blocks (newsroom.calls_to_action)."""
-    if article.is_published:
+    keep = article.is_published
+    if keep:
         # What the page shows around the story is the same for every reader: kept between
         # changes (newsroom.object_cache). A preview is always read afresh.
         around = cached(request, f"around:{article.pk}:{get_language()}", lambda: _around(article))
     else:
         around = _around(article)
     authors, corrections, editions, filed_under, related = around
-    metadata = article_metadata(
-        request,
-        article,
-        authors=authors,
-        editions=editions,
-        filed_under=filed_under,
-        corrections=corrections,
-    )
     return render(
         request,
         "newsroom/article_detail.html",
         {
             "article": article,
-            "authors": authors,
             "can_read_full": readable,
             "call_to_action_blocks": blocks,
-            "corrections": corrections,
-            "editions": editions,
-            "filed_under": filed_under,
-            "related": related,
-            "metadata": metadata,
+            "parts": ArticleParts(
+                request,
+                article,
+                keep=keep,
+                authors=authors,
+                corrections=corrections,
+                editions=editions,
+                filed_under=filed_under,
+                related=related,
+            ),
             "language_links": language_links(request, editions),
             **extra,
         },
     )
+
+
+class ArticleParts:
+    """What an article's page shows around the story (newsroom/includes/article_parts.html:
+    `head`, `header`, `after`, `related`), as HTML, each rendered when the page template asks
+    for it. The parts are the same for every reader: a published story's (`keep`) are rendered
+    once per version of the site in each process (newsroom.object_cache.fragment), under a name
+    that carries everything else they read (the language, the story, its pictures' renditions,
+    and for `head`'s absolute addresses the scheme and host)."""
+
+    TEMPLATE = "newsroom/includes/article_parts.html"
+
+    def __init__(self, request, article, *, keep, **around):
+        self.request, self.article, self.keep, self.around = request, article, keep, around
+
+    def __getitem__(self, part):
+        if part not in ("head", "header", "after", "related"):
+            raise KeyError(part)
+        article, request = self.article, self.request
+        images = {
+            "head": [article.hero_image],
+            "header": [article.hero_image],
+            "related": [story.hero_image for story in self.around["related"]],
+        }.get(part, [])
+        keys = [image_key(image) for image in images if image is not None]
+        name = ("article", part, get_language(), article.pk, *keys)
+        if part == "head":
+            name += (request.scheme, request.get_host())
+
+        def render():
+            context = {**self.around, "article": article, "newsroom_name": settings.NEWSROOM_NAME}
+            if part == "head":
+                around = self.around
+                context["metadata"] = article_metadata(
+                    request,
+                    article,
+                    authors=around["authors"],
+                    editions=around["editions"],
+                    filed_under=around["filed_under"],
+                    corrections=around["corrections"],
+                )
+            return mark_safe(loader.get_template(f"{self.TEMPLATE}#{part}").render(context))
+
+        if not self.keep or None in keys:
+            # A preview, or media addresses that expire (signed S3 links): never kept.
+            return render()
+        return fragment(request, name, render)
 
 
 def _around(article):

@@ -106,8 +106,8 @@ def json_ld(data):
     return format_html('<script type="application/ld+json">{}</script>', mark_safe(text))
 
 
-@register.simple_tag
-def article_body(article, inline_block=None):
+@register.simple_tag(takes_context=True)
+def article_body(context, article, inline_block=None):
     """An article's body as readers get it (`Article.reader_body()`, rendered when the story
     was saved), with the fundraiser block `inline_block` (if any) after its paragraph
     (`position`), counted on top-level paragraphs only; a story with no paragraph after that
@@ -116,22 +116,38 @@ def article_body(article, inline_block=None):
     cut = rendered.after_paragraph(inline_block.position) if inline_block else None
     if cut is None:
         return mark_safe(rendered.html)
-    block = get_template(CALL_TO_ACTION).render(call_to_action(inline_block))
+    block = call_to_action(context, inline_block)
     return mark_safe(rendered.html[:cut] + block + rendered.html[cut:])
 
 
-@register.inclusion_tag(CALL_TO_ACTION)
-def call_to_action(block):
-    """A fundraiser block (newsroom.calls_to_action chose it), or nothing for None."""
+@register.simple_tag(takes_context=True)
+def call_to_action(context, block):
+    """A fundraiser block (newsroom.calls_to_action chose it), or nothing for None.
+
+    The same markup for every reader it is chosen for: rendered once per version of the site
+    in each process (newsroom.object_cache.fragment), and again when its goal figures or the
+    days left change (they change no version)."""
     if not block:
-        return {"block": None}
-    return {
-        "block": block,
-        "body": mark_safe(clean_bio(block.copy_body or "")),
-        "progress": block.progress,
-        "days_left": block.progress.days_left() if block.progress else None,
-        "external": block.target == CallToAction.Target.EXTERNAL,
-    }
+        return ""
+    progress = block.progress
+    days_left = progress.days_left() if progress else None
+
+    def render():
+        return mark_safe(
+            get_template(CALL_TO_ACTION).render(
+                {
+                    "block": block,
+                    "body": mark_safe(clean_bio(block.copy_body or "")),
+                    "progress": progress,
+                    "days_left": days_left,
+                    "external": block.target == CallToAction.Target.EXTERNAL,
+                }
+            )
+        )
+
+    goal = (progress.current, progress.target) if progress else None
+    name = ("call-to-action", get_language(), block.pk, goal, days_left)
+    return fragment(context.get("request"), name, render)
 
 
 @register.simple_tag(takes_context=True)

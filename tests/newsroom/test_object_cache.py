@@ -5,12 +5,19 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import caches
 from django.test import Client
 from django.utils import timezone
 
-from newsroom import renditions
-from newsroom.models import CallToAction
-from tests.factories import ArticleFactory, CallToActionFactory, SectionFactory
+from newsroom import object_cache, renditions
+from newsroom.models import Article, CallToAction, Correction
+from tests.factories import (
+    ArticleFactory,
+    CallToActionFactory,
+    CampaignFactory,
+    MembershipFactory,
+    SectionFactory,
+)
 from tests.html import parse
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +116,65 @@ def test_shared_fragments_hold_nothing_of_the_reader_who_filled_them(client, mem
     # The section's own page marks its link in the shared navigation; other pages do not.
     assert parse(anonymous.get("/section/politics/")).select('nav.sections a[aria-current="page"]')
     assert not parse(anonymous.get("/")).select('nav.sections a[aria-current="page"]')
+
+
+def test_an_article_page_kept_for_anonymous_readers_follows_every_change():
+    """An anonymous reader's story and what its page shows around it (its head, header,
+    corrections, related stories) are kept between changes (newsroom.views.ArticleParts):
+    each save shows at once, in the page and in its metadata."""
+    story = ArticleFactory(headline="The dam that was never built")
+    related = ArticleFactory(section=story.section, headline="Another valley, another dam")
+    anonymous = Client()
+    for _ in range(2):
+        page = parse(anonymous.get(story.get_absolute_url()))
+        assert page.h1.get_text() == "The dam that was never built"
+    assert "Another valley, another dam" in page.select_one("aside.related").get_text()
+
+    story.headline = "The dam that will never be built"
+    story.save()
+    Correction.objects.create(article=story, text="An earlier version gave the wrong year.")
+    related.headline = "Another valley, no dam"
+    related.save()
+
+    page = parse(anonymous.get(story.get_absolute_url()))
+    assert page.h1.get_text() == "The dam that will never be built"
+    assert page.select_one('meta[property="og:title"]')["content"] == page.h1.get_text()
+    assert "the wrong year" in page.select_one("section.corrections").get_text()
+    assert "Another valley, no dam" in page.select_one("aside.related").get_text()
+
+
+def test_a_members_only_story_kept_for_anonymous_readers_stays_gated(client, member):
+    story = ArticleFactory(
+        visibility=Article.Visibility.MEMBERS, body="<p>Only members read this line.</p>"
+    )
+    anonymous = Client()
+    client.force_login(member)
+    for reader_client in (anonymous, client, anonymous, client):
+        text = reader_client.get(story.get_absolute_url()).text
+        assert ("Only members read this line." in text) == (reader_client is client)
+
+
+def test_a_goal_bar_shows_new_figures_when_its_blocks_are_read_again(client, reader):
+    """A block's markup is kept per version of the site (newsroom.object_cache.fragment), but
+    its goal figures change no version: the bar follows them as soon as the blocks are read
+    again (at most PAGE_CACHE_SECONDS late)."""
+    story = ArticleFactory()
+    campaign = CampaignFactory(goal="members", goal_members=500)
+    CallToActionFactory(
+        name="Goal",
+        placement=CallToAction.Placement.ARTICLE_END,
+        campaign=campaign,
+        target=CallToAction.Target.JOIN,
+    )
+    client.force_login(reader)  # signed in: no whole-page cache, only the object caches
+    assert (
+        parse(client.get(story.get_absolute_url())).select_one("aside.cta progress")["value"] == "0"
+    )
+
+    MembershipFactory()  # no purge: a payment changes no page but the bars
+    caches["objects"].clear()  # the blocks' cached list runs out (PAGE_CACHE_SECONDS)
+    object_cache._local.clear()
+
+    assert (
+        parse(client.get(story.get_absolute_url())).select_one("aside.cta progress")["value"] == "1"
+    )

@@ -10,10 +10,10 @@ rendered afresh, while the cache's generation, and with it the object caches
   first one, as for every reader once a page's objects are known. The object caches then hold
   the navigation's sections, the footer's pages, the fundraiser blocks that could show (with
   their goal progress), the page cache's next scheduled change, a listing's subject, the
-  home page's pinned stories and what an article's page shows around the story (bylines,
-  corrections, editions, regions and tags, related stories). What is left is the page's own
-  stories: a listing's page of stories, their bylines and whether more pages follow; an
-  article's row (the body was rendered when the story was saved, newsroom.body).
+  home page's pinned stories, an article's row for anonymous readers (its body was rendered
+  when the story was saved, newsroom.body) and what its page shows around the story (bylines,
+  corrections, editions, regions and tags, related stories). What is left is a listing's own
+  stories: its page of stories, their bylines and whether more pages follow.
 - **cold**, the first request after a purge (anything saved): everything is read from the
   database once. It must not grow with the archive either.
 
@@ -60,10 +60,11 @@ PAGES = {
     # feed's figures differ from the page's); cold: the next change (and the section)
     "/feed/": ("listing", 4, 5),
     "/section/politics/feed/atom/": ("listing", 4, 6),
-    # the story; cold: its bylines, corrections, editions, regions and tags, related stories,
-    # the blocks, the sections, the footer, the next scheduled change
-    "article": ("article", 1, 10),
-    "members-only article": ("article", 1, 10),
+    # warm: none (the story is kept for anonymous readers); cold: the story, its bylines,
+    # corrections, editions, regions and tags, related stories, the blocks, the sections, the
+    # footer, the next scheduled change
+    "article": ("article", 0, 10),
+    "members-only article": ("article", 0, 10),
     "/about/": ("page", 1, 5),  # the page; cold: the banner, sections, footer, next change
     # Django's sitemaps count each part to paginate it, and date each part.
     "/sitemap.xml": ("sitemap", 12, 13),
