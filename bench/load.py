@@ -578,9 +578,7 @@ def explain(queries):
     OFFSET; else the slowest)."""
     from django.db import connection
 
-    listing = [
-        q for q in queries if "OFFSET" in q["sql"].upper() and "newsroom_article" in q["sql"]
-    ]
+    listing = [q for q in queries if "OFFSET" in q["sql"].upper()]
     chosen = listing[0] if listing else max(queries, key=lambda q: float(q["time"]))
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + chosen["sql"])
@@ -1043,6 +1041,11 @@ def run(args, workdir, cleanup):
     deep_path = targets.paths[f"home page {targets.deep_page}"]
     _, captured, _ = count_queries(browser, deep_path, cached=False)
     deep_sql, deep_plan = explain(captured)
+    # A tag's deepest page: its ids come from the filings, not the stories' own index.
+    tag_page = seed.deepest_tag_page()
+    if tag_page is not None:
+        _, captured, _ = count_queries(browser, tag_page[2], cached=False)
+        tag_sql, tag_plan = explain(captured)
     webhook_sql = webhook_queries(browser, webhook_secret, subscriptions[0])
     from django.db import connections
 
@@ -1255,6 +1258,11 @@ def run(args, workdir, cleanup):
     out.append(f"EXPLAIN (ANALYZE, BUFFERS) of home page {bench.deep_page}'s listing query:")
     out.append("  " + deep_sql)
     out.append("\n".join("  " + line for line in deep_plan.splitlines()))
+    if tag_page is not None:
+        slug, number, _ = tag_page
+        out.append(f"EXPLAIN (ANALYZE, BUFFERS) of tag {slug}'s page {number}'s listing query:")
+        out.append("  " + tag_sql)
+        out.append("\n".join("  " + line for line in tag_plan.splitlines()))
     out.append("")
     out.append("Targets (issue 14), from this run:")
     out.append(verdicts(bench, ceilings, webhook_result, webhook_problems, middleware))

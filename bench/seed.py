@@ -23,7 +23,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from members.models import Customer, Membership, Plan, Price, User
-from newsroom.models import Article, Image
+from newsroom.models import Article, Filing, Image, Tag
 from newsroom.pagination import PER_PAGE
 
 # The deep listing page the issue names; smaller archives use their deepest page.
@@ -297,6 +297,23 @@ def _with_figure(story):
     story.body = f"{head}{separator}{figure}{tail}" if separator else f"{story.body}{figure}"
     story.save()
     return story
+
+
+def deepest_tag_page():
+    """(tag slug, page, address) of the deepest page (page DEEP_PAGE at most) of the tag with
+    the most English stories: its ids come from the filings (newsroom.models.listings)."""
+    busiest = (
+        Filing.objects.filter(kind=Filing.Kind.TAG, language="en", published_at__lte=timezone.now())
+        .values("subject_id")
+        .annotate(stories=Count("id"))
+        .order_by("-stories")
+        .first()
+    )
+    if busiest is None:
+        return None
+    slug = Tag.objects.get(pk=busiest["subject_id"]).slug
+    page = min(DEEP_PAGE, max(1, math.ceil(busiest["stories"] / PER_PAGE)))
+    return slug, page, f"/tag/{slug}/?page={page}"
 
 
 def choose_targets():

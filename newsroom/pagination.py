@@ -100,16 +100,19 @@ def page_number(request):
     return int(value)
 
 
-def listing_page(request, queryset, per_page=PER_PAGE, query=None):
+def listing_page(request, queryset, per_page=PER_PAGE, query=None, ids=None):
     """The page of `queryset` that `?page=` names. Two queries whatever the page's depth:
     the ids of its stories and of those that follow, up to `NEARBY` pages ahead (an index in
     the listing's order yields them without reading the rows it skips: page 900 skips 17,980
     stories), then the page's stories with everything they show (plus the queryset's
-    prefetches). A page past the end answers 404; the first page of an empty listing is an
+    prefetches). `ids`, when given, are the listing's ids in its order from elsewhere (a
+    region's, tag's or author's filings, newsroom.models.listings); else they are the
+    queryset's. A page past the end answers 404; the first page of an empty listing is an
     empty page."""
     number = page_number(request)
     start = (number - 1) * per_page
-    ids = queryset.prefetch_related(None).values_list("pk", flat=True)
+    if ids is None:
+        ids = queryset.prefetch_related(None).values_list("pk", flat=True)
     ids = list(ids[start : start + per_page * (1 + NEARBY) + 1])
     if not ids and number > 1:
         raise Http404("No such page")

@@ -33,6 +33,7 @@ from .models import (
     Region,
     Section,
     Tag,
+    listed_under,
 )
 from .object_cache import cached, fragment, listing_subject, nav_sections
 from .page_cache import shared_page
@@ -93,16 +94,22 @@ def _pinned_stories():
     )
 
 
-def _listing(request, subject, stories, **block_filters):
-    """The page of a section, region, tag or author (`subject`): a page of `stories` in this
-    language, in `newsroom/<model>_detail.html`."""
+def _listing(request, subject, **block_filters):
+    """The page of a section, region, tag or author (`subject`): a page of its stories in this
+    language, in `newsroom/<model>_detail.html`. A section's come from the stories' own index;
+    a region's, tag's or author's from its filings (newsroom.models.listings)."""
     name = subject._meta.model_name
+    stories = _published_in_language()
+    if isinstance(subject, Section):
+        page = listing_page(request, stories.filter(section=subject))
+    else:
+        page = listing_page(request, stories, ids=listed_under(subject))
     return render(
         request,
         f"newsroom/{name}_detail.html",
         {
             name: subject,
-            "page": listing_page(request, _published_in_language().filter(**stories)),
+            "page": page,
             "call_to_action_blocks": blocks_for_page(request, listing=True, **block_filters),
         },
     )
@@ -112,29 +119,26 @@ def _listing(request, subject, stories, **block_filters):
 @shared_page
 def section_detail(request, slug):
     section = listing_subject(request, Section, slug)
-    return _listing(request, section, {"section": section}, section=section)
+    return _listing(request, section, section=section)
 
 
 @require_safe
 @shared_page
 def region_detail(request, slug):
-    region = listing_subject(request, Region, slug)
-    return _listing(request, region, {"regions": region})
+    return _listing(request, listing_subject(request, Region, slug))
 
 
 @require_safe
 @shared_page
 def tag_detail(request, slug):
-    tag = listing_subject(request, Tag, slug)
-    return _listing(request, tag, {"tags": tag})
+    return _listing(request, listing_subject(request, Tag, slug))
 
 
 @require_safe
 @shared_page
 def author_detail(request, slug):
     """An author's page: photo, role, biography, links, and their stories in this language."""
-    author = listing_subject(request, Author, slug)
-    return _listing(request, author, {"bylines__author": author})
+    return _listing(request, listing_subject(request, Author, slug))
 
 
 @require_safe

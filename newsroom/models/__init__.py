@@ -1,4 +1,5 @@
-"""The newsroom's models: its content (articles.py) and its fundraising (fundraising.py)."""
+"""The newsroom's models: its content (articles.py, with the listings' filings in listings.py) and
+its fundraising (fundraising.py)."""
 
 from .articles import (
     FIGURE_IMAGE_ID,
@@ -26,9 +27,13 @@ from .fundraising import (
     GoalProgress,
     campaign_progress,
 )
+from .listings import Filing, listed_under, refile
 from .pages import Page
 
 __all__ = [
+    "Filing",
+    "listed_under",
+    "refile",
     "CallToAction",
     "CallToActionCopy",
     "CallToActionCount",

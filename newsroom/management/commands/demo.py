@@ -44,7 +44,17 @@ from newsroom.demo.writing import (
     RussianWriter,
     StoryWriter,
 )
-from newsroom.models import Article, ArticleAuthor, Author, Correction, Image, Region, Section, Tag
+from newsroom.models import (
+    Article,
+    ArticleAuthor,
+    Author,
+    Correction,
+    Image,
+    Region,
+    Section,
+    Tag,
+    refile,
+)
 from newsroom.richtext import clean_body
 from newsroom.search import is_full_text
 
@@ -427,6 +437,8 @@ class Command(BaseCommand):
         ArticleAuthor.objects.bulk_create(bylines, batch_size=1000)
         RegionLink.objects.bulk_create(article_regions, batch_size=1000)
         TagLink.objects.bulk_create(article_tags, batch_size=1000)
+        # What a save and the links' signals would file (newsroom.models.listings).
+        refile([article.pk for article in batch])
 
     def index_for_search(self):
         """The search columns a save would fill and bulk_create skips (PostgreSQL only)."""
