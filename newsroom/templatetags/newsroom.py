@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import _json_script_escapes, conditional_escape, format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext, pgettext, to_locale
+from django.utils.translation import get_language, pgettext, to_locale
 
 from members.access import is_member, reader
 from newsroom.body import FIGURE, figure_context
@@ -24,6 +24,7 @@ register.filter("to_locale", to_locale)
 CALL_TO_ACTION = "newsroom/includes/call_to_action.html"
 PICTURE = "newsroom/includes/picture.html"
 NAVIGATION = "newsroom/includes/site_navigation.html"
+SITE_HEADER = "newsroom/includes/site_header.html"
 FOOTER = "newsroom/includes/site_footer.html"
 CARD = "newsroom/includes/listing.html#card"
 
@@ -150,30 +151,37 @@ def call_to_action(context, block):
     return fragment(context.get("request"), name, render)
 
 
+# The same for every reader, rendered once per version of the site in each process
+# (newsroom.object_cache.fragment). Each renders its template from a plain dict of what it
+# shows, with no request: no context processor runs, so nothing of the reader can get in.
+
+
 @register.simple_tag(takes_context=True)
-def membership_link(context):
-    """The header's link: "Become a member", or "Your membership" for a signed-in member.
+def site_header(context, part):
+    """A part of the site's header (newsroom/includes/site_header.html): its `links` ("Become
+    a member", or "Your membership" for a signed-in member; donating; the account), the
+    `masthead` or the `search` box.
 
     Anonymous requests are answered without touching the session, so their pages stay the same
     for every anonymous reader.
     """
-    user = reader(context["request"]) if "request" in context else None
-    if user is not None and is_member(user):
-        return format_html(
-            '<a class="header-links__join" href="{}">{}</a>',
-            reverse("members:account"),
-            gettext("Your membership"),
+    request = context.get("request")
+    member = False
+    if part == "links" and request is not None:
+        member = is_member(reader(request))
+
+    def render():
+        return mark_safe(
+            get_template(f"{SITE_HEADER}#{part}").render(
+                {
+                    "newsroom_name": settings.NEWSROOM_NAME,
+                    "newsroom_tagline": settings.NEWSROOM_TAGLINE,
+                    "member": member,
+                }
+            )
         )
-    return format_html(
-        '<a class="header-links__join" href="{}">{}</a>',
-        reverse("members:plans"),
-        gettext("Become a member"),
-    )
 
-
-# The same for every reader, rendered once per version of the site in each process
-# (newsroom.object_cache.fragment). Each renders its template from a plain dict of what it
-# shows, with no request: no context processor runs, so nothing of the reader can get in.
+    return fragment(request, ("site-header", part, get_language(), member), render)
 
 
 @register.simple_tag(takes_context=True)
