@@ -154,11 +154,17 @@ TEMPLATES = [
 
 # Database: SQLite under var/ unless DATABASE_URL names another (PostgreSQL in production).
 VAR_DIR = Path(os.environ.get("NEWSROOM_VAR_DIR", BASE_DIR / "var"))
-DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'newsroom.sqlite3'}"
+# Lower case: not a setting, so that the debug page never shows its password.
+database_url = (
+    os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{VAR_DIR / 'newsroom.sqlite3'}"
+)
+try:
+    DATABASES = {"default": dj_database_url.parse(database_url)}
+except ValueError as error:
+    sys.exit(
+        f"DATABASE_URL must look like postgres://user:password@host:5432/name or "
+        f"sqlite:////absolute/path.sqlite3 (or be unset for SQLite under var/): {error}"
     )
-}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's built-in psycopg pool; it requires persistent connections to be off.
     # When the database is down a request fails in under a second (the branded 503, which

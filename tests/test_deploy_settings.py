@@ -113,6 +113,22 @@ def test_bad_email_url_is_explained():
     assert "EMAIL_URL must look like" in result.stderr
 
 
+def test_an_empty_database_url_means_sqlite_and_a_bad_one_is_explained(tmp_path):
+    empty = manage(
+        "shell",
+        "-c",
+        "from django.db import connection; print(connection.vendor)",
+        DJANGO_DEBUG="1",
+        NEWSROOM_VAR_DIR=str(tmp_path),
+        DATABASE_URL="",
+    )
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout.split()[-1] == "sqlite"
+    bad = manage("check", DJANGO_DEBUG="1", DATABASE_URL="mysqlx://db.example/newsroom")
+    assert bad.returncode != 0
+    assert "DATABASE_URL must look like postgres://" in bad.stderr
+
+
 def test_on_postgresql_a_request_gives_up_on_a_database_that_is_down_within_a_second():
     """Check 14/67: a request waits at most 0.5 s for a pooled connection (0.1 s once a wait
     has run out: newsroom.postgresql), the pool gives up on a new connection after 3 s and
@@ -154,6 +170,9 @@ def test_on_sqlite_web_requests_wait_3_s_for_a_write_lock_commands_and_the_worke
     for name, code in {
         "command": "from django.conf import settings",
         "web": "import newsroom.wsgi; from django.conf import settings",
+        # An empty value, as an env file with `SQLITE_TIMEOUT=` gives, is no value.
+        "web, empty": "os.environ['SQLITE_TIMEOUT'] = ''; import newsroom.asgi;"
+        " from django.conf import settings",
     }.items():
         result = subprocess.run(
             [
@@ -176,4 +195,4 @@ def test_on_sqlite_web_requests_wait_3_s_for_a_write_lock_commands_and_the_worke
         )
         assert result.returncode == 0, result.stderr
         timeouts[name] = float(result.stdout.split()[-1])
-    assert timeouts == {"command": 20, "web": 3}
+    assert timeouts == {"command": 20, "web": 3, "web, empty": 3}
