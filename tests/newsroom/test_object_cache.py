@@ -179,3 +179,28 @@ def test_a_goal_bar_shows_new_figures_when_its_blocks_are_read_again(client, rea
     assert (
         parse(client.get(story.get_absolute_url())).select_one("aside.cta progress")["value"] == "1"
     )
+
+
+def test_pictures_whose_addresses_expire_are_never_kept(client, monkeypatch):
+    """Signed media addresses (S3 with query-string authentication) expire: a card, a hero
+    figure or an article part that shows one is rendered afresh for each page."""
+    from django.core.files.storage import default_storage
+
+    story = ArticleFactory(headline="The dam that was never built")
+    ArticleFactory(section=story.section)  # a related story, with a picture
+    monkeypatch.setattr(default_storage, "querystring_auth", True, raising=False)
+    renditions._remembered.clear()
+    for path in ("/", story.get_absolute_url()):
+        assert client.get(path).status_code == 200
+
+    names = [key[2] for key in renditions._remembered if key[0] == "fragment"]
+    assert ("footer" in {name[0] for name in names}) and names
+    with_pictures = [
+        name
+        for name in names
+        if name[0] == "card"
+        or name[:2] in {("article", "head"), ("article", "header"), ("article", "related")}
+    ]
+    assert with_pictures == []
+    # What shows no picture is still kept.
+    assert ("article", "after", "en", story.pk) in names
