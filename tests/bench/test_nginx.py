@@ -91,6 +91,29 @@ def test_lua_directives_load_debians_modules():
     assert config.startswith(f"include {nginx.DEBIAN_MODULES};")
 
 
+def test_the_deploy_tests_nginx_has_no_ceiling():
+    without = nginx.main_config(
+        directory="/tmp/b", site_file="/tmp/b/site.conf", workers=1, lua=False
+    )
+    assert "listen" not in without and "include /tmp/b/site.conf;" in without
+
+
+def test_the_scheme_the_app_is_told_can_stay_as_shipped():
+    """The deploy tests' app is not set up for HTTPS: it is told the scheme nginx sees."""
+    site = live(render(forwarded_proto=None))
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in site
+    with pytest.raises(ValueError):
+        render(forwarded_proto="https; add_header X 1")
+
+
+def test_the_purge_secret_may_hold_the_characters_of_a_generated_one():
+    site = live(render(purge_secret="edge-purge_secret.0123+/="))
+    assert 'set $newsroom_purge_secret "edge-purge_secret.0123+/=";' in site
+    for unsafe in ('a"b', "a$b", "a\\b", "a b", "a;b", ""):
+        with pytest.raises(ValueError):
+            render(purge_secret=unsafe)
+
+
 @pytest.mark.skipif(not Path(nginx.NGINX).exists(), reason="nginx is not installed")
 def test_nginx_accepts_the_rendered_configuration(tmp_path):
     site = render(tmp_path=tmp_path)
