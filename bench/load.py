@@ -1125,6 +1125,7 @@ def run(args, workdir, cleanup):
             bench.measure(edge_port, target, "edge", paths[target], server=cached_server)
     edge_log = proxy.directory / "log" / "newsroom.access.log"
     edge_hits = edge_misses = None
+    proxy.flush_logs(edge_log)
     if edge_log.exists():
         log_text = edge_log.read_text()
         edge_hits, edge_misses = log_text.count("cache=HIT"), log_text.count("cache=MISS")

@@ -1,12 +1,13 @@
-"""nginx for the load benchmark: the shipped site configuration rendered for a local run, and
-an nginx process of the benchmark's own (its own configuration, pid, logs and temporary files
-in a temporary directory, on loopback ports; never the system's service).
+"""The shipped nginx configuration run locally, for the load benchmark and for the deploy tests
+(tests/deploy/nginx.py): the site rendered for a local run, and an nginx of their own (its own
+configuration, pid, logs and temporary files in a temporary directory, on loopback ports; never
+the system's service).
 
 `render_site()` turns `deploy/nginx/newsroom.conf` (written for news.example over HTTPS) into
-a plain-HTTP site on 127.0.0.1 in front of the benchmark's gunicorn. It works by replacing the
-file's tokens and fails with `ConfigError` when one it needs is missing, so a change to the
-shipped file that the benchmark does not understand stops the run instead of measuring
-something else.
+a plain-HTTP site on 127.0.0.1 in front of a local gunicorn or live server. It works by
+replacing the file's tokens and fails with `ConfigError` when one it needs is missing, so a
+change to the shipped file that this module does not understand stops the run (or fails the
+test) instead of measuring or testing something else.
 """
 
 import os
@@ -21,6 +22,8 @@ NGINX = "/usr/sbin/nginx"
 DEBIAN_MODULES = "/etc/nginx/modules-enabled/*.conf"
 MIME_TYPES = "/etc/nginx/mime.types"
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+# What a purge secret may be made of inside nginx's double quotes.
+SECRET_CHARACTERS = re.compile(r"[A-Za-z0-9_.~+/=-]+")
 # Directives that only exist with the lua module (libnginx-mod-http-lua).
 LUA_DIRECTIVE = re.compile(r"^\s*(?:\w+_by_lua\w*|lua_\w+)\b", re.MULTILINE)
 
@@ -80,20 +83,32 @@ def _replace(text, pattern, replacement, token, *, required=True, flags=re.MULTI
 
 
 def render_site(
-    text, *, port, upstream, checkout, var_dir, cache_dir, log_dir, other_port, purge_secret=None
+    text,
+    *,
+    port,
+    upstream,
+    checkout,
+    var_dir,
+    cache_dir,
+    log_dir,
+    other_port,
+    purge_secret=None,
+    forwarded_proto="https",
 ):
     """The shipped site configuration, for plain HTTP on 127.0.0.1:`port` in front of
-    `upstream` (host:port), with its paths moved into the benchmark's temporary directories.
+    `upstream` (host:port), with its paths moved into temporary directories.
 
     - the port-80 server (the redirect to HTTPS) goes; `listen 443 ssl` becomes `listen
       127.0.0.1:<port>`; `listen [::]:443`, `http2`/`http3` and every `ssl_*` directive go;
-    - `X-Forwarded-Proto $scheme` becomes `https`: nginx plays the TLS proxy, as the load
-      generator does when it talks to gunicorn directly;
+    - `X-Forwarded-Proto $scheme` becomes `forwarded_proto`, by default `https`: nginx plays
+      the TLS proxy, as the load generator does when it talks to gunicorn directly (None keeps
+      `$scheme`, plain `http` here, for an app that does not expect HTTPS);
     - news.example → 127.0.0.1; 127.0.0.1:8000 → `upstream`; /srv/newsroom/var → `var_dir`,
       the rest of /srv/newsroom → `checkout`; /var/cache/nginx/newsroom → `cache_dir`;
       /var/log/nginx → `log_dir`;
     - any other server's fixed port (`listen 127.0.0.1:8081;`) → a port `other_port()` gives;
-    - with `purge_secret` (letters and digits), the purge endpoint's secret becomes it.
+    - with `purge_secret` (letters, digits and - _ . ~ + / =: nothing that could end or
+      interpolate nginx's quoted string), the purge endpoint's secret becomes it.
     """
     redirects = [
         (start, end)
@@ -133,15 +148,18 @@ def render_site(
     text = _replace(text, r"^\s*http[23]\s+on\s*;\n?", "", "", required=False)
     _replace(text, r"^\s*ssl_certificate\s", "", "`ssl_certificate`")
     text = _replace(text, r"^\s*ssl_\w+\s[^;]*;\n?", "", "`ssl_*` directives")
-    text = _replace(
-        text,
-        r"(proxy_set_header\s+X-Forwarded-Proto\s+)\$scheme\s*;",
-        r"\1https;",
-        "`proxy_set_header X-Forwarded-Proto $scheme`",
-    )
+    if forwarded_proto is not None:
+        if forwarded_proto not in ("http", "https"):
+            raise ValueError("X-Forwarded-Proto is http or https")
+        text = _replace(
+            text,
+            r"(proxy_set_header\s+X-Forwarded-Proto\s+)\$scheme\s*;",
+            rf"\1{forwarded_proto};",
+            "`proxy_set_header X-Forwarded-Proto $scheme`",
+        )
     if purge_secret is not None:
-        if not purge_secret.isalnum():
-            raise ValueError("the purge secret must be letters and digits")
+        if not SECRET_CHARACTERS.fullmatch(purge_secret):
+            raise ValueError("the purge secret must be letters, digits and - _ . ~ + / =")
         text = _replace(
             text,
             r'(set\s+\$newsroom_purge_secret\s+)"[^"]*"\s*;',
@@ -173,9 +191,10 @@ def needs_lua(site):
     return bool(LUA_DIRECTIVE.search(_without_comments(site)))
 
 
-def main_config(*, directory, site_file, static_root, static_port, workers, lua):
-    """The nginx.conf of the benchmark's own nginx: a static server on `static_port` serving
-    `static_root` (the ceiling), and the rendered site included from `site_file` (if any)."""
+def main_config(*, directory, site_file, workers, lua, static_root=None, static_port=None):
+    """The nginx.conf of an nginx of our own: the http settings of Debian's
+    /etc/nginx/nginx.conf, the rendered site included from `site_file` (if any), and with
+    `static_port` a static server on it serving `static_root` (the benchmark's ceiling)."""
     directory = Path(directory)
     lines = []
     if lua:
@@ -202,11 +221,15 @@ http {{
     gzip on;
     access_log off;
 {temp}
-
-    # The ceiling: a saved copy of the article page, as a static file.
+""")
+    if static_port:
+        lines.append(f"""    # The ceiling: a saved copy of the article page, as a static file, served as fast as
+    # nginx serves a file: no access log, and its descriptor kept open between requests (as
+    # the shipped site keeps those of its cache files).
     server {{
         listen 127.0.0.1:{static_port};
         root {static_root};
+        open_file_cache max=1000 inactive=1m;
     }}
 """)
     if site_file:
@@ -216,9 +239,11 @@ http {{
 
 
 class Nginx:
-    """An nginx master process of the benchmark's own, configured by `config_file`."""
+    """An nginx master process of our own, configured by `config_text` (written to
+    `directory`/nginx.conf)."""
 
-    def __init__(self, directory, config_text):
+    def __init__(self, directory, config_text, binary=NGINX):
+        self.binary = binary
         self.directory = Path(directory)
         for name in TEMP_PATHS:
             (self.directory / "temp" / name).mkdir(parents=True, exist_ok=True)
@@ -228,7 +253,7 @@ class Nginx:
         self.process = None
 
     def _command(self, *extra):
-        return [NGINX, "-c", str(self.config), "-e", str(self.error_log), *extra]
+        return [self.binary, "-c", str(self.config), "-e", str(self.error_log), *extra]
 
     def test(self):
         """`nginx -t` on the configuration; raises ConfigError with nginx's words if refused."""
@@ -247,6 +272,21 @@ class Nginx:
         time.sleep(0.3)
         if self.process.poll() is not None:
             raise RuntimeError(f"nginx did not start: {self.process.stderr.read().decode()}")
+
+    def flush_logs(self, log_file):
+        """Write out the access log lines the workers hold in their buffers (`access_log …
+        buffer=`): nginx reopens its log files on SIGUSR1, flushing them; wait until
+        `log_file` stops growing."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGUSR1)
+        log_file, size, deadline = Path(log_file), -1, time.monotonic() + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            new = log_file.stat().st_size if log_file.exists() else 0
+            if new == size:
+                return
+            size = new
 
     def stop(self):
         if self.process is None or self.process.poll() is not None:

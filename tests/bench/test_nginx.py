@@ -91,6 +91,34 @@ def test_lua_directives_load_debians_modules():
     assert config.startswith(f"include {nginx.DEBIAN_MODULES};")
 
 
+def test_the_static_ceiling_keeps_its_file_open_and_the_tests_have_none():
+    """The ceiling is nginx serving a file as fast as it can (its descriptor cached, as the
+    shipped site caches those of its cache files); the deploy tests' nginx has no ceiling."""
+    options = dict(directory="/tmp/b", site_file="/tmp/b/site.conf", workers=1, lua=False)
+    ceiling = nginx.main_config(static_root="/tmp/b/www", static_port=18081, **options)
+    assert re.search(
+        r"listen 127\.0\.0\.1:18081;\s*root /tmp/b/www;\s*open_file_cache max=\d+", ceiling
+    )
+    without = nginx.main_config(**options)
+    assert "listen" not in without and "include /tmp/b/site.conf;" in without
+
+
+def test_the_scheme_the_app_is_told_can_stay_as_shipped():
+    """The deploy tests' app is not set up for HTTPS: it is told the scheme nginx sees."""
+    site = live(render(forwarded_proto=None))
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in site
+    with pytest.raises(ValueError):
+        render(forwarded_proto="https; add_header X 1")
+
+
+def test_the_purge_secret_may_hold_the_characters_of_a_generated_one():
+    site = live(render(purge_secret="edge-purge_secret.0123+/="))
+    assert 'set $newsroom_purge_secret "edge-purge_secret.0123+/=";' in site
+    for unsafe in ('a"b', "a$b", "a\\b", "a b", "a;b", ""):
+        with pytest.raises(ValueError):
+            render(purge_secret=unsafe)
+
+
 @pytest.mark.skipif(not Path(nginx.NGINX).exists(), reason="nginx is not installed")
 def test_nginx_accepts_the_rendered_configuration(tmp_path):
     site = render(tmp_path=tmp_path)

@@ -6,6 +6,7 @@ are counted (Django's `request_started`), so "served by the edge" means the app 
 """
 
 import gzip
+import re
 import socket
 import time
 from datetime import timedelta
@@ -18,7 +19,7 @@ from django.utils import timezone
 from newsroom.models import Article
 from tests.conftest import SignedInClient
 from tests.deploy.http import Browser
-from tests.deploy.nginx import Nginx
+from tests.deploy.nginx import CONFIG, Nginx
 from tests.factories import ArticleFactory
 from tests.html import form_data, visible_text
 
@@ -329,3 +330,13 @@ def test_the_static_root_is_where_collectstatic_writes():
     assert django_settings.STATIC_ROOT == django_settings.VAR_DIR / "static"
     assert django_settings.STATIC_URL == "/static/"
     assert django_settings.MEDIA_URL == "/media/"
+
+
+def test_a_page_from_the_edge_cache_costs_no_log_write_and_no_open():
+    """Every access log line is buffered (one file: nginx refuses to mix buffered and
+    unbuffered), and the cache files stay open between requests."""
+    live = re.sub(r"(?m)(^|\s)#.*$", r"\1", CONFIG.read_text())
+    logs = re.findall(r"^\s*access_log\s+([^;]*);", live, re.MULTILINE)
+    assert len(logs) == 3 and all(re.search(r"\bbuffer=\S+ flush=\S+", log) for log in logs)
+    cached = live[live.index("location / {") :]
+    assert re.search(r"proxy_cache newsroom_pages;\s*open_file_cache max=\d+", cached)
