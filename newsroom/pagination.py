@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from django.http import Http404
 from django.utils.http import urlencode
 
+from .cards import listed
+
 PER_PAGE = 20
 # Pages shown on each side of the current one.
 NEARBY = 2
@@ -100,13 +102,14 @@ def page_number(request):
     return int(value)
 
 
-def listing_page(request, queryset, per_page=PER_PAGE, query=None):
+def listing_page(request, queryset, per_page=PER_PAGE, query=None, cards=False):
     """The page of `queryset` that `?page=` names. Two queries whatever the page's depth:
     the ids of its stories and of those that follow, up to `NEARBY` pages ahead (an index in
     the listing's order yields them without reading the rows it skips: page 900 skips 17,980
     stories), then the page's stories with everything they show (plus the queryset's
-    prefetches). A page past the end answers 404; the first page of an empty listing is an
-    empty page."""
+    prefetches), or, for a page of `cards` (a `for_listing()` queryset), what their cards are
+    found by (newsroom.cards.listed: the stories are read only for cards not yet rendered).
+    A page past the end answers 404; the first page of an empty listing is an empty page."""
     number = page_number(request)
     start = (number - 1) * per_page
     ids = queryset.prefetch_related(None).values_list("pk", flat=True)
@@ -114,7 +117,12 @@ def listing_page(request, queryset, per_page=PER_PAGE, query=None):
     if not ids and number > 1:
         raise Http404("No such page")
     # Ordered as the listing is: the ids only choose the rows.
-    objects = list(queryset.filter(pk__in=ids[:per_page])) if ids else []
+    if not ids:
+        objects = []
+    elif cards:
+        objects = listed(queryset, ids[:per_page])
+    else:
+        objects = list(queryset.filter(pk__in=ids[:per_page]))
     following = max(len(ids) - per_page, 0)
     pages_ahead = min(-(-following // per_page), NEARBY)
     return ListingPage(

@@ -54,7 +54,7 @@ def _published_in_language():
 def home(request):
     """The front page: the lead and featured stories that editors pinned in this language
     (`Article.home_placement`), then every other story by date."""
-    page = listing_page(request, _published_in_language().filter(home_placement=""))
+    page = listing_page(request, _published_in_language().filter(home_placement=""), cards=True)
     lead, featured = None, []
     if page.number == 1:
         pinned = cached(request, f"pinned:{get_language()}", _pinned_stories)
@@ -100,7 +100,7 @@ def _listing(request, subject, stories, **block_filters):
         f"newsroom/{name}_detail.html",
         {
             name: subject,
-            "page": listing_page(request, _published_in_language().filter(**stories)),
+            "page": listing_page(request, _published_in_language().filter(**stories), cards=True),
             "call_to_action_blocks": blocks_for_page(request, listing=True, **block_filters),
         },
     )

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from newsroom import renditions
 from newsroom.models import CallToAction
-from tests.factories import ArticleFactory, CallToActionFactory, SectionFactory
-from tests.html import parse
+from tests.factories import ArticleFactory, CallToActionFactory, ImageFactory, SectionFactory
+from tests.html import parse, pictures
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +109,19 @@ def test_shared_fragments_hold_nothing_of_the_reader_who_filled_them(client, mem
     # The section's own page marks its link in the shared navigation; other pages do not.
     assert parse(anonymous.get("/section/politics/")).select('nav.sections a[aria-current="page"]')
     assert not parse(anonymous.get("/")).select('nav.sections a[aria-current="page"]')
+
+
+def test_a_kept_card_offers_the_renditions_built_after_it_was_rendered(client, reader):
+    """A listing's card is kept until the site changes (newsroom.cards), and renditions being
+    built change nothing else: the next page offers them all the same."""
+    image = ImageFactory()
+    ArticleFactory(hero_image=image)
+    client.force_login(reader)  # signed in: no whole-page cache, only the object caches
+    for _ in range(2):
+        assert pictures(client.get("/"))[0].sources == []
+
+    image.build_renditions()
+
+    card = pictures(client.get("/"))[0]
+    assert [source["type"] for source in card.sources] == ["image/avif", "image/webp"]
+    assert image.file.card640_avif in card.sources[0]["srcset"]

@@ -12,8 +12,10 @@ rendered afresh, while the cache's generation, and with it the object caches
   their goal progress), the page cache's next scheduled change, a listing's subject, the
   home page's pinned stories and what an article's page shows around the story (bylines,
   corrections, editions, regions and tags, related stories). What is left is the page's own
-  stories: a listing's page of stories, their bylines and whether more pages follow; an
-  article's row (the body was rendered when the story was saved, newsroom.body).
+  stories: a listing's ids (and whether more pages follow) and what their cards' pictures
+  depend on, the cards themselves being kept in each process (newsroom.cards); a search's
+  stories and their bylines; an article's row (the body was rendered when the story was saved,
+  newsroom.body).
 - **cold**, the first request after a purge (anything saved): everything is read from the
   database once. It must not grow with the archive either.
 
@@ -47,14 +49,16 @@ LISTING_MAX = 4
 
 # Each page: what kind of page it is, and its most queries (warm, cold).
 PAGES = {
-    # the stories, their bylines, whether more pages follow; cold: the pinned stories and
-    # their bylines, the blocks, the sections, the footer, the next scheduled change
-    "/": ("listing", 3, 9),
+    # the stories' ids (and whether more pages follow), what their cards' pictures depend on
+    # (newsroom.cards: the cards are kept); cold: the stories and their bylines, the pinned
+    # stories and their bylines, the blocks, the sections, the footer, the next scheduled change
+    "/": ("listing", 2, 10),
     # as the home page; cold: the section comes with the navigation's sections
-    "/section/politics/": ("listing", 3, 7),
-    "/region/georgia/": ("listing", 3, 8),  # cold: and the region
-    "/tag/courts/": ("listing", 3, 8),
-    "/author/nino-kapanadze/": ("listing", 3, 9),  # cold: the author and their links
+    "/section/politics/": ("listing", 2, 8),
+    "/region/georgia/": ("listing", 2, 9),  # cold: and the region
+    "/tag/courts/": ("listing", 2, 9),
+    "/author/nino-kapanadze/": ("listing", 2, 10),  # cold: the author and their links
+    # the stories' ids, the stories, their bylines (results are no cards); cold: as a section's
     "/search/?q=valley": ("listing", 3, 7),
     # the stories, their bylines and tags, the images of the figures in their bodies (a
     # feed's figures differ from the page's); cold: the next change (and the section)
