@@ -15,6 +15,7 @@ from django.http import Http404
 from django.utils.http import urlencode
 
 from .cards import listed
+from .object_cache import cached
 
 PER_PAGE = 20
 # Pages shown on each side of the current one.
@@ -102,18 +103,27 @@ def page_number(request):
     return int(value)
 
 
-def listing_page(request, queryset, per_page=PER_PAGE, query=None, cards=False):
+def listing_page(request, queryset, per_page=PER_PAGE, query=None, cards=None):
     """The page of `queryset` that `?page=` names. Two queries whatever the page's depth:
     the ids of its stories and of those that follow, up to `NEARBY` pages ahead (an index in
     the listing's order yields them without reading the rows it skips: page 900 skips 17,980
     stories), then the page's stories with everything they show (plus the queryset's
-    prefetches), or, for a page of `cards` (a `for_listing()` queryset), what their cards are
-    found by (newsroom.cards.listed: the stories are read only for cards not yet rendered).
-    A page past the end answers 404; the first page of an empty listing is an empty page."""
+    prefetches). A page past the end answers 404; the first page of an empty listing is an
+    empty page.
+
+    A listing of `cards` (a `for_listing()` queryset of published stories, named by `cards`:
+    "home:en") changes only with a new version of the site, so the ids of each of its pages
+    are kept in the object cache (newsroom.object_cache.cached), and the page holds what its
+    cards are found by (newsroom.cards.listed: the stories are read only for the cards not yet
+    rendered in this process)."""
     number = page_number(request)
     start = (number - 1) * per_page
-    ids = queryset.prefetch_related(None).values_list("pk", flat=True)
-    ids = list(ids[start : start + per_page * (1 + NEARBY) + 1])
+
+    def read_ids():
+        ids = queryset.prefetch_related(None).values_list("pk", flat=True)
+        return list(ids[start : start + per_page * (1 + NEARBY) + 1])
+
+    ids = cached(request, f"listing:{cards}:{number}", read_ids) if cards else read_ids()
     if not ids and number > 1:
         raise Http404("No such page")
     # Ordered as the listing is: the ids only choose the rows.

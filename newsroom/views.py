@@ -54,7 +54,8 @@ def _published_in_language():
 def home(request):
     """The front page: the lead and featured stories that editors pinned in this language
     (`Article.home_placement`), then every other story by date."""
-    page = listing_page(request, _published_in_language().filter(home_placement=""), cards=True)
+    stories = _published_in_language().filter(home_placement="")
+    page = listing_page(request, stories, cards=f"home:{get_language()}")
     lead, featured = None, []
     if page.number == 1:
         pinned = cached(request, f"pinned:{get_language()}", _pinned_stories)
@@ -95,12 +96,14 @@ def _listing(request, subject, stories, **block_filters):
     """The page of a section, region, tag or author (`subject`): a page of `stories` in this
     language, in `newsroom/<model>_detail.html`."""
     name = subject._meta.model_name
+    stories = _published_in_language().filter(**stories)
+    cards = f"{name}:{subject.pk}:{get_language()}"
     return render(
         request,
         f"newsroom/{name}_detail.html",
         {
             name: subject,
-            "page": listing_page(request, _published_in_language().filter(**stories), cards=True),
+            "page": listing_page(request, stories, cards=cards),
             "call_to_action_blocks": blocks_for_page(request, listing=True, **block_filters),
         },
     )
