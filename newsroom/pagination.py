@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from django.http import Http404
 from django.utils.http import urlencode
 
+from .cards import listed
+from .object_cache import cached
+
 PER_PAGE = 20
 # Pages shown on each side of the current one.
 NEARBY = 2
@@ -100,7 +103,7 @@ def page_number(request):
     return int(value)
 
 
-def listing_page(request, queryset, per_page=PER_PAGE, query=None, ids=None):
+def listing_page(request, queryset, per_page=PER_PAGE, query=None, ids=None, cards=None):
     """The page of `queryset` that `?page=` names. Two queries whatever the page's depth:
     the ids of its stories and of those that follow, up to `NEARBY` pages ahead (an index in
     the listing's order yields them without reading the rows it skips: page 900 skips 17,980
@@ -108,16 +111,31 @@ def listing_page(request, queryset, per_page=PER_PAGE, query=None, ids=None):
     prefetches). `ids`, when given, are the listing's ids in its order from elsewhere (a
     region's, tag's or author's filings, newsroom.models.listings); else they are the
     queryset's. A page past the end answers 404; the first page of an empty listing is an
-    empty page."""
+    empty page.
+
+    A listing of `cards` (a `for_listing()` queryset of published stories, named by `cards`:
+    "home:en") changes only with a new version of the site, so the ids of each of its pages
+    are kept in the object cache (newsroom.object_cache.cached), and the page holds what its
+    cards are found by (newsroom.cards.listed: the stories are read only for the cards not yet
+    rendered in this process)."""
     number = page_number(request)
     start = (number - 1) * per_page
     if ids is None:
         ids = queryset.prefetch_related(None).values_list("pk", flat=True)
-    ids = list(ids[start : start + per_page * (1 + NEARBY) + 1])
+
+    def read_ids():
+        return list(ids[start : start + per_page * (1 + NEARBY) + 1])
+
+    ids = cached(request, f"listing:{cards}:{number}", read_ids) if cards else read_ids()
     if not ids and number > 1:
         raise Http404("No such page")
     # Ordered as the listing is: the ids only choose the rows.
-    objects = list(queryset.filter(pk__in=ids[:per_page])) if ids else []
+    if not ids:
+        objects = []
+    elif cards:
+        objects = listed(queryset, ids[:per_page])
+    else:
+        objects = list(queryset.filter(pk__in=ids[:per_page]))
     following = max(len(ids) - per_page, 0)
     pages_ahead = min(-(-following // per_page), NEARBY)
     return ListingPage(

@@ -140,15 +140,25 @@ _remembered = {}
 _remembered_lock = threading.Lock()
 
 
+#: What `image_key()` reads of an image besides its id, by field name (for a query's values).
+IMAGE_KEY_FIELDS = ("file", "width", "height", "ppoi", "renditions")
+
+
 def image_key(image):
     """What a picture of `image` depends on: its file, size, focal point (rendition names
     carry it), built renditions and the way media addresses are built; None when it must not
     be kept (addresses expire)."""
+    file = image.file.name
+    return image_key_of(image.pk, file, image.width, image.height, image.ppoi, image.renditions)
+
+
+def image_key_of(pk, file, width, height, ppoi, renditions):
+    """`image_key()` of the image `pk` from its stored `IMAGE_KEY_FIELDS`, for a query that
+    reads them without loading the image."""
     media = stable_media_address()
     if media is None:
         return None
-    built = tuple(sorted(image.renditions or ()))
-    return (image.pk, image.file.name, image.width, image.height, image.ppoi, built, media)
+    return (pk, file, width, height, ppoi, tuple(sorted(renditions or ())), media)
 
 
 def remembered(key, build):

@@ -57,7 +57,8 @@ def _published_in_language():
 def home(request):
     """The front page: the lead and featured stories that editors pinned in this language
     (`Article.home_placement`), then every other story by date."""
-    page = listing_page(request, _published_in_language().filter(home_placement=""))
+    stories = _published_in_language().filter(home_placement="")
+    page = listing_page(request, stories, cards=f"home:{get_language()}")
     lead, featured = None, []
     if page.number == 1:
         pinned = cached(request, f"pinned:{get_language()}", _pinned_stories)
@@ -100,10 +101,11 @@ def _listing(request, subject, **block_filters):
     a region's, tag's or author's from its filings (newsroom.models.listings)."""
     name = subject._meta.model_name
     stories = _published_in_language()
+    cards = f"{name}:{subject.pk}:{get_language()}"
     if isinstance(subject, Section):
-        page = listing_page(request, stories.filter(section=subject))
+        page = listing_page(request, stories.filter(section=subject), cards=cards)
     else:
-        page = listing_page(request, stories, ids=listed_under(subject))
+        page = listing_page(request, stories, ids=listed_under(subject), cards=cards)
     return render(
         request,
         f"newsroom/{name}_detail.html",

@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, pgettext, to_locale
 
 from members.access import is_member, reader
+from newsroom import cards
 from newsroom.body import FIGURE, figure_context
 from newsroom.models import CallToAction, Section
 from newsroom.object_cache import footer_pages, fragment, nav_sections
@@ -26,7 +27,6 @@ PICTURE = "newsroom/includes/picture.html"
 NAVIGATION = "newsroom/includes/site_navigation.html"
 SITE_HEADER = "newsroom/includes/site_header.html"
 FOOTER = "newsroom/includes/site_footer.html"
-CARD = "newsroom/includes/listing.html#card"
 
 # What share of the viewport the cards' pictures take, so browsers pick the right rendition
 # before layout: full width on phones, half or a third of the page on wider screens.
@@ -223,17 +223,6 @@ def site_footer(context):
 
 @register.simple_tag(takes_context=True)
 def card(context, article, lead=False):
-    """A listing's card for `article` (the `card` partial of newsroom/includes/listing.html):
-    what it shows (headline, standfirst, section, bylines, date) changes only with a new
-    version of the site; its picture also with the renditions built (which purge nothing)."""
-    lead = bool(lead)
-    picture_key = image_key(article.hero_image) if article.hero_image_id else ()
-
-    def render():
-        return mark_safe(get_template(CARD).render({"article": article, "lead": lead}))
-
-    if picture_key is None:
-        # Media addresses that expire (signed S3 links) are never kept.
-        return render()
-    name = ("card", get_language(), article.pk, lead, picture_key)
-    return fragment(context.get("request"), name, render)
+    """A listing's card for `article` (a story from `for_listing()` or a listing page's
+    `cards.Listed`): newsroom.cards.card."""
+    return cards.card(context.get("request"), article, lead)

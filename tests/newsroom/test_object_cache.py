@@ -15,10 +15,11 @@ from tests.factories import (
     ArticleFactory,
     CallToActionFactory,
     CampaignFactory,
+    ImageFactory,
     MembershipFactory,
     SectionFactory,
 )
-from tests.html import parse
+from tests.html import parse, pictures
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +205,47 @@ def test_pictures_whose_addresses_expire_are_never_kept(client, monkeypatch):
     assert with_pictures == []
     # What shows no picture is still kept.
     assert ("article", "after", "en", story.pk) in names
+
+
+def test_a_kept_card_offers_the_renditions_built_after_it_was_rendered(client, reader):
+    """A listing's card is kept until the site changes (newsroom.cards), and renditions being
+    built change nothing else: the next page offers them all the same."""
+    image = ImageFactory()
+    ArticleFactory(hero_image=image)
+    client.force_login(reader)  # signed in: no whole-page cache, only the object caches
+    for _ in range(2):
+        assert pictures(client.get("/"))[0].sources == []
+
+    image.build_renditions()
+
+    card = pictures(client.get("/"))[0]
+    assert [source["type"] for source in card.sources] == ["image/avif", "image/webp"]
+    assert image.file.card640_avif in card.sources[0]["srcset"]
+
+
+def test_a_listing_kept_between_changes_shows_a_new_story_at_once_and_a_scheduled_one_on_time(
+    client, reader
+):
+    """A listing's page of ids is kept in the object cache (newsroom.pagination): a story
+    published shows at once, one scheduled at its time, with no purge of its own."""
+    section = SectionFactory(slug="politics", name="Politics")
+    ArticleFactory(section=section, headline="First")
+    ArticleFactory(
+        section=section, headline="Scheduled", published_at=timezone.now() + timedelta(seconds=2)
+    )
+    client.force_login(reader)  # signed in: no whole-page cache, only the object caches
+
+    def cards(path):
+        return [h.get_text(strip=True) for h in parse(client.get(path)).select(".card__headline")]
+
+    for path in ("/", "/section/politics/"):
+        assert cards(path) == ["First"]
+        assert cards(path) == ["First"]
+    ArticleFactory(section=section, headline="Second")
+    for path in ("/", "/section/politics/"):
+        assert cards(path) == ["Second", "First"]
+
+    time.sleep(2.2)
+
+    for path in ("/", "/section/politics/"):
+        assert cards(path) == ["Scheduled", "Second", "First"]

@@ -9,11 +9,13 @@ rendered afresh, while the cache's generation, and with it the object caches
 - **warm**, the figure the ceilings below hold (and `make bench` reports): the request after a
   first one, as for every reader once a page's objects are known. The object caches then hold
   the navigation's sections, the footer's pages, the fundraiser blocks that could show (with
-  their goal progress), the page cache's next scheduled change, a listing's subject, the
+  their goal progress), the page cache's next scheduled change, a listing's subject and ids, the
   home page's pinned stories, an article's row for anonymous readers (its body was rendered
   when the story was saved, newsroom.body) and what its page shows around the story (bylines,
-  corrections, editions, regions and tags, related stories). What is left is a listing's own
-  stories: its page of stories, their bylines and whether more pages follow.
+  corrections, editions, regions and tags, related stories). What is left is the page's own
+  stories: what a listing's cards' pictures depend on, its page's ids being kept in the object
+  cache and its cards in each process (newsroom.pagination, newsroom.cards); a search's
+  stories and their bylines.
 - **cold**, the first request after a purge (anything saved): everything is read from the
   database once. It must not grow with the archive either.
 
@@ -47,14 +49,17 @@ LISTING_MAX = 4
 
 # Each page: what kind of page it is, and its most queries (warm, cold).
 PAGES = {
-    # the stories, their bylines, whether more pages follow; cold: the pinned stories and
-    # their bylines, the blocks, the sections, the footer, the next scheduled change
-    "/": ("listing", 3, 9),
+    # what the page's cards' pictures depend on (newsroom.cards: the cards and the page's ids
+    # are kept); cold: the stories' ids (and whether more pages follow), the stories and their
+    # bylines, the pinned stories and their bylines, the blocks, the sections, the footer, the
+    # next scheduled change
+    "/": ("listing", 1, 10),
     # as the home page; cold: the section comes with the navigation's sections
-    "/section/politics/": ("listing", 3, 7),
-    "/region/georgia/": ("listing", 3, 8),  # cold: and the region
-    "/tag/courts/": ("listing", 3, 8),
-    "/author/nino-kapanadze/": ("listing", 3, 9),  # cold: the author and their links
+    "/section/politics/": ("listing", 1, 8),
+    "/region/georgia/": ("listing", 1, 9),  # cold: and the region
+    "/tag/courts/": ("listing", 1, 9),
+    "/author/nino-kapanadze/": ("listing", 1, 10),  # cold: the author and their links
+    # the stories' ids, the stories, their bylines (results are no cards); cold: as a section's
     "/search/?q=valley": ("listing", 3, 7),
     # the stories, their bylines and tags, the images of the figures in their bodies (a
     # feed's figures differ from the page's); cold: the next change (and the section)
