@@ -62,8 +62,10 @@ def test_a_signature_within_five_minutes_of_now_is_accepted(client, age):
 
 @pytest.mark.parametrize(
     "age",
-    [600, 301, -301, -600, -86400],
-    ids=["600 s old", "301 s old", "301 s ahead", "600 s ahead", "a day ahead"],
+    # A signature dated 301 s ahead falls within the tolerance once a second has passed before
+    # it is checked (a busy machine): 310 s ahead stays beyond it.
+    [600, 301, -310, -600, -86400],
+    ids=["600 s old", "301 s old", "310 s ahead", "600 s ahead", "a day ahead"],
 )
 def test_a_signature_more_than_five_minutes_from_now_is_refused(client, mailoutbox, caplog, age):
     """Check 2: `t = now − 600 s` → 400, no database change, nothing mailed; a signature dated
