@@ -269,6 +269,10 @@ else:
 # seconds; a page also expires at the next scheduled change. Shared caches in front hold a page
 # as long, unless they are purged (EDGE_PURGE_URLS).
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300)
+# With Redis, each app process also keeps the pages it served last in its own memory, up to this
+# many bytes (bodies and headers; 0 keeps none), and serves them with no Redis read while Redis
+# says the page cache's generation has not moved (newsroom.page_cache).
+PAGE_CACHE_PROCESS_BYTES = env_int("PAGE_CACHE_PROCESS_BYTES", 32 * 1024 * 1024)
 # The caches in front of the site (nginx, a CDN) that are purged with the page cache: each
 # address gets a POST carrying the secret in EDGE_PURGE_HEADER (newsroom.edge).
 EDGE_PURGE_URLS = env_list("EDGE_PURGE_URLS")
