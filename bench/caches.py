@@ -2,8 +2,8 @@
 
 "Uncached" means every request misses the app's whole-page cache and renders the page: this
 backend still does everything a miss does (the look-up of the generation and the next
-scheduled change, storing the fresh page) but never returns a stored page, while `KEEP_PAGES`
-is off. `BENCH_PAGE_CACHE=off` in the environment starts it off; `serve_pages()` switches it in
+scheduled change, storing the fresh page) but never returns a stored page, and lets no process
+keep pages in its memory (newsroom.page_cache's process layer), while `KEEP_PAGES` is off. `BENCH_PAGE_CACHE=off` in the environment starts it off; `serve_pages()` switches it in
 the benchmark's own process. Object caches and every other key work as usual.
 """
 
@@ -31,6 +31,10 @@ def _is_page(key):
 
 
 class _MissesPages:
+    @property
+    def process_pages(self):
+        return KEEP_PAGES and getattr(super(), "process_pages", False)
+
     def get(self, key, default=None, version=None):
         if _is_page(key):
             return default

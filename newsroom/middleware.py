@@ -1,13 +1,18 @@
 """Middleware of the site's own.
 
 Every request pays for every middleware, cached page or not (docs/deployment.md, "Caching"):
-the last two do what a Django or library middleware did here for less, because this site needs
-less of it.
+the others do what a Django or library middleware did here for less, because this site needs
+less of it, or does it once instead of on every request.
 """
 
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
+from django.middleware.csp import ContentSecurityPolicyMiddleware, get_nonce
 from django.utils import translation
 from django.utils.cache import has_vary_header, patch_cache_control
+from django.utils.csp import CSP, build_policy
+from django.utils.functional import SimpleLazyObject, empty
 from simple_history.middleware import HistoryRequestMiddleware
 
 
@@ -62,3 +67,55 @@ def history_of_changes(get_response):
         return recording(request)
 
     return middleware
+
+
+class MessagesWhenUsed(MessageMiddleware):
+    """Django's MessageMiddleware, whose storage (a cookie's and the session's, with a signer
+    each) is made when a view or template reads or adds a message, not for every request: most
+    requests do neither, and a storage nobody used stores nothing."""
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response
+        return super().process_response(request, response)
+
+
+class ContentSecurityPolicy(ContentSecurityPolicyMiddleware):
+    """Django's ContentSecurityPolicyMiddleware (the same headers, the same per-view overrides),
+    which writes the policy out once per configuration instead of on every response when the
+    policy has no nonce in it (the site's has none; a policy with one is written per response,
+    as Django does). The settings are never changed in place."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self._written = {}
+
+    def _policy(self, config, nonce):
+        written = self._written.get(id(config))
+        if written is None or written[0] is not config:
+            with_nonce = any(
+                values == CSP.NONCE
+                or (isinstance(values, list | tuple | set) and CSP.NONCE in values)
+                for values in config.values()
+            )
+            if len(self._written) >= 100:
+                self._written.clear()
+            written = (config, None if with_nonce else build_policy(config))
+            self._written[id(config)] = written
+        return build_policy(config, nonce) if written[1] is None else written[1]
+
+    def process_response(self, request, response):
+        sentinel = object()
+        if (config := getattr(response, "_csp_config", sentinel)) is sentinel:
+            config = settings.SECURE_CSP
+        if (report_only := getattr(response, "_csp_ro_config", sentinel)) is sentinel:
+            report_only = settings.SECURE_CSP_REPORT_ONLY
+        for header, config in ((CSP.HEADER_ENFORCE, config), (CSP.HEADER_REPORT_ONLY, report_only)):
+            # As Django's: a header the view set stays; an empty configuration adds none.
+            if config and header not in response:
+                response.headers[str(header)] = self._policy(config, get_nonce(request))
+        return response

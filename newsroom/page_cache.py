@@ -14,15 +14,29 @@ may hold the page for a short while, and they may go on serving it while the sit
   They bypass the cache and get pages marked `private, no-store`: nothing keeps a copy. The session cookie alone decides nothing: a
   reader who started to join and left is still anonymous and is served cached pages.
 - Saving anything a reader page shows purges every page by moving the site-wide generation;
-  entries of an older generation are never served again. The caches in front (EDGE_PURGE_URLS)
+  entries of an older generation are never served again.
+- A page is stored as its generation, its expiry, its headers and its body (not a pickled
+  response), and with Redis each process also keeps the pages it served last in its own memory
+  (`PAGE_CACHE_PROCESS_BYTES`, least recently served out first) and serves them with no Redis
+  read at all. It may, because Redis tells it at once when the generation key changes
+  (newsroom.redis_cache.KeyWatch: client-side caching's broadcast mode, on a connection each
+  process opens after gunicorn forks it): a purge on any app server, the key deleted, expired
+  or evicted, Redis flushed, restarted or out of reach all make the process forget its
+  generation and its pages before its next request, which reads Redis as if there were no such
+  memory. So a story published through one app server shows at once on every other. The
+  database cache (no Redis) has no such announcements, and every request reads it. The caches in front (EDGE_PURGE_URLS)
   are purged after the commit (newsroom.edge). A page also expires no later than the
   next scheduled publication, early-access opening or fundraiser block start or end.
 """
 
+import functools
 import hashlib
 import math
+import os
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -32,8 +46,9 @@ from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
-from django.urls import Resolver404, resolve
-from django.utils import timezone
+from django.http import HttpResponse
+from django.urls import Resolver404, get_resolver, get_urlconf
+from django.utils import timezone, translation
 from django.utils.cache import (
     get_conditional_response,
     has_vary_header,
@@ -208,11 +223,141 @@ def _shared_view(request):
     """Whether the address leads to a view marked `@shared_page`: the cache is only read for
     those, so that other pages (forms, the account, the admin) cost no cache read. Needs the
     request's language active (its address names it: newsroom.middleware)."""
+    resolver = get_resolver(getattr(request, "urlconf", None) or get_urlconf())
+    return _leads_to_shared_view(resolver, translation.get_language(), request.path_info)
+
+
+@functools.lru_cache(maxsize=4096)
+def _leads_to_shared_view(resolver, language, path):
+    # Remembered per URL configuration, language and path, for the most recent few thousand
+    # (addresses made up by readers or robots come and go without growing the memory).
     try:
-        match = resolve(request.path_info, getattr(request, "urlconf", None))
+        match = resolver.resolve(path)
     except Resolver404:
         return False
-    return getattr(match.func, "shared_page", False)
+    return bool(getattr(match.func, "shared_page", False))
+
+
+# Pages in each process's memory ----------------------------------------------------------------
+
+
+class _ProcessPages:
+    """The pages this process served last, in its own memory (module docstring), up to
+    `PAGE_CACHE_PROCESS_BYTES` of bodies and headers, the least recently served leaving first.
+
+    They are only served while this process knows the current generation, and it only knows it
+    while the page cache's watch of the generation key (newsroom.redis_cache.KeyWatch) has heard
+    nothing since the generation was read: a purge on any app server, the key expiring or being
+    evicted, Redis flushed or restarted, the connection lost — any of them makes this process
+    forget its generation and its pages before it serves the next request, and read Redis as if
+    it had none. `epoch` counts those forgettings: what a request learnt before one is not kept.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pid = None
+        self._reset()
+
+    def _reset(self):
+        self._watch = None
+        self._retry_at = 0.0
+        self.epoch = 0
+        self._generation = None
+        self._entries = OrderedDict()
+        self.size = 0
+
+    def _forget(self):
+        self.epoch += 1
+        self._generation = None
+        self._entries = OrderedDict()
+        self.size = 0
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
+    def start(self, cache):
+        """At the start of a request: the epoch under which it may use and fill this memory, or
+        None when it may not (the watch could not be made: Redis is read as without it, and the
+        watch is tried again a second later)."""
+        with self._lock:
+            if self._pid != os.getpid():
+                # A new process (gunicorn forks its workers): the parent's watch and pages are
+                # not this one's. Watches are made after the fork, in each process.
+                self._pid = os.getpid()
+                self._reset()
+            if self._watch is not None and self._watch.changed():
+                self._forget()
+            if self._watch is None:
+                now = time.monotonic()
+                if now < self._retry_at:
+                    return None
+                try:
+                    self._watch = cache.watch(GENERATION)
+                except Exception:
+                    self._retry_at = now + 1
+                    return None
+            return self.epoch
+
+    def learn(self, epoch, generation):
+        """The generation a request read from Redis after `start` gave it `epoch`."""
+        with self._lock:
+            if epoch == self.epoch:
+                self._generation = generation
+
+    def get(self, epoch, key):
+        with self._lock:
+            if epoch != self.epoch or self._generation is None:
+                return None
+            kept = self._entries.get(key)
+            if kept is None:
+                return None
+            entry, size = kept
+            if entry[0] != self._generation or entry[1] <= time.time():
+                del self._entries[key]
+                self.size -= size
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def keep(self, epoch, key, entry):
+        """Keeps `entry` (a stored page, `_stored`) of the current generation."""
+        generation, _, headers, body = entry
+        size = len(key) + len(body) + sum(len(name) + len(value) for name, value in headers)
+        limit = settings.PAGE_CACHE_PROCESS_BYTES
+        with self._lock:
+            if epoch != self.epoch or generation != self._generation or size > limit:
+                return
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self.size -= previous[1]
+            self._entries[key] = (entry, size)
+            self.size += size
+            while self.size > limit:
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self.size -= evicted
+
+
+_process_pages = _ProcessPages()
+
+
+def _process_epoch(cache):
+    """`_ProcessPages.start` when the page cache can watch its generation (Redis) and lets
+    pages be kept in memory; None otherwise (the database cache: every request reads it)."""
+    if settings.PAGE_CACHE_PROCESS_BYTES <= 0 or not getattr(cache, "process_pages", False):
+        return None
+    return _process_pages.start(cache)
+
+
+def _stored(generation, expires, response):
+    """A page as the cache keeps it, in Redis and in memory: (generation, expiry as a Unix time,
+    headers, body). Not the pickled response: that costs more to store and to read back."""
+    return (generation, expires, tuple(response.items()), response.content)
+
+
+def _send_stored(request, entry):
+    _, expires, headers, body = entry
+    response = HttpResponse(body, headers=dict(headers))
+    return _send_shared(request, response, max(math.floor(expires - time.time()), 0))
 
 
 def page_cache_middleware(get_response):
@@ -235,13 +380,24 @@ def page_cache_middleware(get_response):
             return _update_marker(request, response)
 
         key = page_key(request)
-        found = pages().get_many([GENERATION, NEXT_CHANGE, key])
+        cache = pages()
+        epoch = _process_epoch(cache)
+        if epoch is not None:
+            entry = _process_pages.get(epoch, key)
+            if entry is not None:
+                return _send_stored(request, entry)
+
+        found = cache.get_many([GENERATION, NEXT_CHANGE, key])
         generation = _generation(found)
+        if epoch is not None:
+            _process_pages.learn(epoch, generation)
         request._page_cache_read = (generation, found)
-        stored = found.get(key)
-        if stored is not None and stored[0] == generation:
-            _, expires, response = stored
-            return _send_shared(request, response, max(math.floor(expires - time.time()), 0))
+        entry = found.get(key)
+        # (An entry of another form, from an earlier version of the site, is not served.)
+        if isinstance(entry, tuple) and len(entry) == 4 and entry[0] == generation:
+            if epoch is not None:
+                _process_pages.keep(epoch, key, entry)
+            return _send_stored(request, entry)
 
         response = get_response(request)
         _without_vary_accept_language(response)
@@ -254,7 +410,10 @@ def page_cache_middleware(get_response):
                 response.content = response.content
                 # Stored under the generation read before rendering: a purge that happened
                 # meanwhile retires this entry too.
-                pages().set(key, (generation, time.time() + seconds, response), seconds)
+                entry = _stored(generation, time.time() + seconds, response)
+                cache.set(key, entry, seconds)
+                if epoch is not None:
+                    _process_pages.keep(epoch, key, entry)
             response = _send_shared(request, response, seconds)
         return _update_marker(request, response)
 

@@ -114,7 +114,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Django's CSP and messages middleware, for less per request (newsroom.middleware).
+    "newsroom.middleware.ContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # The language comes from the address alone (newsroom.middleware); the page cache needs it.
     "newsroom.middleware.language_from_address",
@@ -124,7 +125,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "newsroom.middleware.MessagesWhenUsed",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "newsroom.middleware.history_of_changes",
@@ -275,6 +276,10 @@ else:
 # seconds; a page also expires at the next scheduled change. Shared caches in front hold a page
 # as long, unless they are purged (EDGE_PURGE_URLS).
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300)
+# With Redis, each app process also keeps the pages it served last in its own memory, up to this
+# many bytes (bodies and headers; 0 keeps none), and serves them with no Redis read while Redis
+# says the page cache's generation has not moved (newsroom.page_cache).
+PAGE_CACHE_PROCESS_BYTES = env_int("PAGE_CACHE_PROCESS_BYTES", 32 * 1024 * 1024)
 # The caches in front of the site (nginx, a CDN) that are purged with the page cache: each
 # address gets a POST carrying the secret in EDGE_PURGE_HEADER (newsroom.edge).
 EDGE_PURGE_URLS = env_list("EDGE_PURGE_URLS")

@@ -1,8 +1,15 @@
 """The middleware stack holds only what the site needs (docs/deployment.md, "Caching")."""
 
 import pytest
+from django.contrib import messages
+from django.contrib.sessions.backends.db import SessionStore
+from django.http import HttpResponse
+from django.middleware.csp import get_nonce
+from django.utils.csp import CSP, build_policy
+from django.utils.functional import empty
 
 from newsroom import page_cache
+from newsroom.middleware import ContentSecurityPolicy, MessagesWhenUsed
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +59,58 @@ def test_the_language_comes_from_the_address_alone(client, path, language):
 
     assert response["Content-Language"] == language
     assert "Accept-Language" not in response.get("Vary", "")
+
+
+def test_the_security_policy_is_django_s_written_once(client, rf, settings):
+    ArticleFactory()
+    expected = build_policy(settings.SECURE_CSP)
+    assert client.get("/")["Content-Security-Policy"] == expected
+    assert client.get("/accounts/login/")["Content-Security-Policy"] == expected
+
+    # A view's own policy, a nonce, a changed setting: as Django's middleware does.
+    def own_policy(request):
+        response = HttpResponse("")
+        response._csp_config = {"default-src": [CSP.NONE]}
+        return response
+
+    assert ContentSecurityPolicy(own_policy)(rf.get("/"))["Content-Security-Policy"] == (
+        "default-src 'none'"
+    )
+    settings.SECURE_CSP = {"script-src": [CSP.SELF, CSP.NONCE]}
+    # (A page that uses the nonce, as a template's `{{ csp_nonce }}` does.)
+    middleware = ContentSecurityPolicy(lambda request: HttpResponse(str(get_nonce(request))))
+    first, second = middleware(rf.get("/")), middleware(rf.get("/"))
+    assert "'nonce-" in first["Content-Security-Policy"]
+    assert first["Content-Security-Policy"] != second["Content-Security-Policy"]
+    settings.SECURE_CSP = {"default-src": [CSP.SELF]}
+    assert middleware(rf.get("/"))["Content-Security-Policy"] == "default-src 'self'"
+
+
+def test_messages_are_stored_when_added_and_cost_nothing_otherwise(rf):
+    def adds(request):
+        messages.info(request, "Saved.")
+        return HttpResponse("")
+
+    def reads(request):
+        return HttpResponse(" ".join(str(m) for m in messages.get_messages(request)))
+
+    def neither(request):
+        return HttpResponse("")
+
+    def request(cookies=None):
+        made = rf.get("/")
+        made.COOKIES.update(cookies or {})
+        made.session = SessionStore()
+        return made
+
+    added = MessagesWhenUsed(adds)(request())
+    cookie = added.cookies["messages"].value
+    assert cookie
+
+    untouched = request({"messages": cookie})
+    assert not MessagesWhenUsed(neither)(untouched).cookies
+    assert untouched._messages._wrapped is empty
+
+    shown = MessagesWhenUsed(reads)(request({"messages": cookie}))
+    assert shown.content == b"Saved."
+    assert shown.cookies["messages"].value == ""  # read, so cleared

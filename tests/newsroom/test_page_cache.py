@@ -4,6 +4,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import redis
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache, caches
@@ -13,10 +14,13 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from bench import caches as bench_caches
 from members.views import JOIN_PRICE
 from newsroom import page_cache
 from newsroom.models import Article, Correction
+from newsroom.redis_cache import RedisCache
 from tests.conftest import PASSWORD
+from tests.deploy.servers import redis_server
 from tests.factories import ArticleFactory, CallToActionFactory
 from tests.html import visible_text
 from tests.test_deploy_settings import PRODUCTION, manage
@@ -391,3 +395,212 @@ def test_a_cached_feed_is_served_in_one_piece(story):
     assert "The dam that was never built" in cached.text
     assert cached.content == fresh.content
     assert len(list(cached)) == 1
+
+
+# Pages in each process's memory (with Redis) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A throwaway redis-server of this module's own."""
+    server = redis_server(tmp_path_factory.mktemp("redis"))
+    try:
+        client = redis.Redis.from_url(server.url)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield server.url
+    finally:
+        server.stop()
+
+
+def redis_pages(url):
+    return {
+        "BACKEND": "newsroom.redis_cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "newsroom-pages",
+    }
+
+
+@pytest.fixture
+def in_redis(redis_url, monkeypatch):
+    """The page cache in Redis, as in production, and a process memory of pages that starts
+    empty; yields a second cache client on the same Redis: another app server's."""
+    redis.Redis.from_url(redis_url).flushall()
+    other = RedisCache(redis_url, {"KEY_PREFIX": "newsroom-pages"})
+    # (The first request would otherwise make the generation, which ends its own watch.)
+    other.set(page_cache.GENERATION, "first", None)
+    monkeypatch.setattr(page_cache, "_process_pages", page_cache._ProcessPages())
+    with override_settings(
+        CACHES={**settings.CACHES, page_cache.CACHE_ALIAS: redis_pages(redis_url)}
+    ):
+        yield other
+    page_cache._process_pages._forget()
+
+
+@pytest.fixture
+def redis_reads(monkeypatch):
+    """The page cache's reads of Redis, counted."""
+    reads = []
+    get_many = RedisCache.get_many
+
+    def counted(self, keys, version=None):
+        reads.append(keys)
+        return get_many(self, keys, version)
+
+    monkeypatch.setattr(RedisCache, "get_many", counted)
+    return reads
+
+
+def response_headers(response):
+    return {name: value for name, value in response.items() if name != "Cache-Control"}
+
+
+def test_a_page_comes_from_process_memory_with_no_redis_read_and_the_same_bytes(
+    client, story, in_redis, redis_reads, django_assert_num_queries
+):
+    fresh = client.get(story.get_absolute_url())
+    assert len(redis_reads) == 1
+    with django_assert_num_queries(0):
+        from_memory = client.get(story.get_absolute_url())
+    assert len(redis_reads) == 1
+    # Another process (nothing in its memory yet) reads it from Redis.
+    page_cache._process_pages._forget()
+    from_redis = client.get(story.get_absolute_url())
+    assert len(redis_reads) == 2
+
+    for response in (from_memory, from_redis):
+        assert response.status_code == 200
+        assert response.content == fresh.content
+        assert response_headers(response) == response_headers(fresh)
+        assert "Vary" not in response
+    assert {"ETag", "Content-Language", "Content-Security-Policy"} <= set(fresh.headers)
+    assert "s-maxage=" in from_memory["Cache-Control"]
+
+
+def test_a_reader_whose_copy_is_current_gets_not_modified_from_process_memory(
+    client, story, in_redis, redis_reads
+):
+    etag = client.get(story.get_absolute_url())["ETag"]
+    fresh = client.get(story.get_absolute_url(), headers={"if-none-match": etag})
+    stale = client.get(story.get_absolute_url(), headers={"if-none-match": '"old"'})
+
+    assert len(redis_reads) == 1
+    assert fresh.status_code == 304
+    assert fresh.content == b""
+    assert stale.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        pytest.param(lambda other: page_cache.purge(), id="a purge in this process"),
+        pytest.param(
+            lambda other: other.set(page_cache.GENERATION, "0123456789abcdef", None),
+            id="a purge on another app server",
+        ),
+        pytest.param(lambda other: other.delete(page_cache.GENERATION), id="the key deleted"),
+        pytest.param(lambda other: other._cache.get_client().flushall(), id="Redis flushed"),
+    ],
+)
+def test_a_change_of_generation_anywhere_retires_the_pages_in_memory_at_once(
+    client, story, in_redis, redis_reads, elsewhere
+):
+    url = story.get_absolute_url()
+    client.get(url)
+    client.get(url)
+    assert len(redis_reads) == 1
+    # Changed behind the app's back (no save, so no purge): the page in memory stays.
+    Article.objects.filter(pk=story.pk).update(headline="The dam that was built after all")
+    assert "The dam that was never built" in visible_text(client.get(url))
+
+    elsewhere(in_redis)
+
+    assert "The dam that was built after all" in visible_text(client.get(url))
+    assert len(redis_reads) == 2
+
+
+def test_a_lost_connection_to_redis_forgets_the_pages_in_memory(
+    client, story, in_redis, redis_reads
+):
+    url = story.get_absolute_url()
+    client.get(url)
+    client.get(url)
+    Article.objects.filter(pk=story.pk).update(headline="The dam that was built after all")
+    in_redis._cache.get_client().client_kill_filter(_type="normal", skipme=True)
+    in_redis._cache.get_client().flushall()  # (what a restarted Redis would hold)
+
+    assert "The dam that was built after all" in visible_text(client.get(url))
+
+
+def test_the_pages_in_memory_stay_within_their_bytes(client, in_redis, redis_reads):
+    stories = [ArticleFactory(headline=f"Story number {n}") for n in range(3)]
+    size = len(client.get(stories[0].get_absolute_url()).content)
+    limit = int(size * 1.5)
+    with override_settings(PAGE_CACHE_PROCESS_BYTES=limit):
+        for story in stories:
+            client.get(story.get_absolute_url())
+        assert page_cache._process_pages.size <= limit
+        reads = len(redis_reads)
+        client.get(stories[2].get_absolute_url())
+        assert len(redis_reads) == reads  # the last one served is kept
+        client.get(stories[0].get_absolute_url())
+        assert len(redis_reads) == reads + 1  # the first one left
+
+
+def test_no_page_is_kept_in_memory_of_a_process_that_keeps_none(
+    client, story, in_redis, redis_reads
+):
+    with override_settings(PAGE_CACHE_PROCESS_BYTES=0):
+        client.get(story.get_absolute_url())
+        client.get(story.get_absolute_url())
+    assert len(redis_reads) == 2
+
+
+def test_a_forked_process_starts_with_no_pages_in_memory(
+    client, story, in_redis, redis_reads, monkeypatch
+):
+    client.get(story.get_absolute_url())
+    client.get(story.get_absolute_url())
+    monkeypatch.setattr(page_cache.os, "getpid", lambda: -1)
+    client.get(story.get_absolute_url())
+    assert len(redis_reads) == 2
+
+
+def test_the_benchmarks_uncached_mode_misses_the_pages_in_memory_too(
+    client, story, redis_url, monkeypatch
+):
+    redis.Redis.from_url(redis_url).flushall()
+    monkeypatch.setattr(page_cache, "_process_pages", page_cache._ProcessPages())
+    bench_pages = {**redis_pages(redis_url), "BACKEND": "bench.caches.RedisPages"}
+    with override_settings(CACHES={**settings.CACHES, page_cache.CACHE_ALIAS: bench_pages}):
+        keep = bench_caches.KEEP_PAGES
+        try:
+            bench_caches.serve_pages(False)
+            client.get(story.get_absolute_url())
+            with CaptureQueriesContext(connection) as queries:
+                client.get(story.get_absolute_url())
+            assert len(queries) > 0
+            bench_caches.serve_pages(True)
+            client.get(story.get_absolute_url())
+            with CaptureQueriesContext(connection) as queries:
+                client.get(story.get_absolute_url())
+            assert len(queries) == 0
+        finally:
+            bench_caches.serve_pages(keep)
+            page_cache._process_pages._forget()
+
+
+def test_which_addresses_lead_to_shared_pages_is_remembered_within_bounds(client, story):
+    page_cache._leads_to_shared_view.cache_clear()
+    for n in range(50):
+        client.get(f"/no-such-page-{n}/")
+    client.get(story.get_absolute_url())
+    client.get(story.get_absolute_url())
+    info = page_cache._leads_to_shared_view.cache_info()
+    assert info.maxsize is not None
+    assert info.hits >= 1
+    assert info.currsize <= info.maxsize
