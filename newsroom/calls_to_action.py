@@ -103,6 +103,7 @@ def blocks_for_page(
             lambda: _candidates(
                 CallToAction.objects.running(now), language, section, placements, now
             ),
+            shared=True,
         )
     else:
         blocks = CallToAction.objects.running(now) | CallToAction.objects.filter(pk=preview.pk)

@@ -194,7 +194,10 @@ def article_detail(request, year, month, slug):
         # The same published story for every anonymous reader: kept between changes
         # (newsroom.object_cache), so their page costs no query.
         article = cached(
-            request, f"article:{get_language()}:{slug}", lambda: _article_for(user, slug)
+            request,
+            f"article:{get_language()}:{slug}",
+            lambda: _article_for(user, slug),
+            shared=True,
         )
     if article is None:
         return _redirect_from_old_url(user, year, month, slug)
@@ -226,7 +229,9 @@ def render_article(request, article, *, readable, blocks, **extra):
     if keep:
         # What the page shows around the story is the same for every reader: kept between
         # changes (newsroom.object_cache). A preview is always read afresh.
-        around = cached(request, f"around:{article.pk}:{get_language()}", lambda: _around(article))
+        around = cached(
+            request, f"around:{article.pk}:{get_language()}", lambda: _around(article), shared=True
+        )
     else:
         around = _around(article)
     authors, corrections, editions, filed_under, related = around

@@ -249,3 +249,21 @@ def test_a_listing_kept_between_changes_shows_a_new_story_at_once_and_a_schedule
 
     for path in ("/", "/section/politics/"):
         assert cards(path) == ["Scheduled", "Second", "First"]
+
+
+def test_each_request_gets_its_own_copy_unless_the_value_is_shared(rf):
+    """A process keeps what it read (`LOCAL_SECONDS`): as pickled bytes, so that a request that
+    changes its value changes nothing for the next one; or, for values no request changes
+    (`shared`: an anonymous reader's story, what its page shows around it, the fundraiser
+    blocks), as the object itself, which costs no unpickling."""
+    object_cache._local.clear()
+    request = rf.get("/")
+    first = object_cache.cached(request, "test-copies", lambda: [{"figure": 1}])
+    first[0]["figure"] = 2  # a view that marks up what it was given
+    assert object_cache.cached(request, "test-copies", lambda: None) == [{"figure": 1}]
+
+    shared = object_cache.cached(request, "test-shared", lambda: [{"figure": 1}], shared=True)
+    assert object_cache.cached(request, "test-shared", lambda: None, shared=True) is shared
+    # Kept under the site's version like any other: a purge retires it.
+    key = next(key for key in object_cache._local if key.endswith(":test-shared"))
+    assert key.startswith(f"objects:{object_cache._version(request)}:")
