@@ -10,7 +10,8 @@ with freshly signed events, posted by 10 concurrent clients. In the same run it 
 ceilings — nginx serving a saved copy of the article page as a static file, a bare Django view
 returning those bytes through the project's middleware, and the same view behind
 SecurityMiddleware alone — and the shipped nginx configuration (deploy/nginx/newsroom.conf) in
-front of gunicorn. It prints a table per target (req/s, p50, p99, non-2xx, SQL queries per
+front of gunicorn. The two comparisons behind the middleware's and the edge's targets measure
+their two set-ups in turn, twice (A B A B), and keep the better run of each. It prints a table per target (req/s, p50, p99, non-2xx, SQL queries per
 request, response bytes, ratios to the ceilings), the peak memory per gunicorn worker, the
 seeding rate, the EXPLAIN of the deep listing page's query, and which targets of the issue
 are met.
@@ -524,6 +525,11 @@ class Bench:
                 return result
         return None
 
+    def best(self, target, mode, connections):
+        """The better of the runs of `target` in `mode` and in `mode`, again."""
+        runs = [self.find(target, m, connections) for m in (mode, f"{mode}, again")]
+        return max((r for r in runs if r is not None), key=lambda r: r.rps, default=None)
+
 
 def expect_stack(server, *, full):
     """Stops the run unless the bare view goes through the whole middleware stack (`full`) or
@@ -804,7 +810,7 @@ def verdicts(bench, ceilings, webhook_result, webhook_problems, middleware):
                 f"{share:.1%}" + (f", {r.timeouts} timeouts" if r.timeouts else ""),
             )
         for target in ("article", "home"):
-            r = bench.find(target, "edge", connections)
+            r = bench.best(target, "edge", connections)
             if r is None or static is None:
                 continue
             share = r.rps / static.rps
@@ -1077,8 +1083,7 @@ def run(args, workdir, cleanup):
     ceilings = {}
 
     def ceiling(kind, results):
-        # Each ceiling is measured twice, apart in time, and the better run counts: the
-        # machine's other work only ever lowers a ceiling.
+        # Each ceiling is measured twice and the better run counts (see below).
         for r in results:
             best = ceilings.get((kind, r.connections))
             if best is None or r.rps > best.rps:
@@ -1087,8 +1092,6 @@ def run(args, workdir, cleanup):
     def static_ceiling(mode):
         say(f"Ceiling (a): nginx serving the saved article page as a static file ({mode})")
         ceiling("nginx", bench.measure(static_port, "nginx static (a)", mode, "/article.html"))
-
-    static_ceiling("static")
 
     # Uncached: every request misses the app's page cache.
     uncached_server = Gunicorn(
@@ -1112,17 +1115,8 @@ def run(args, workdir, cleanup):
     # The production set-up: the page cache on.
     say(f"gunicorn, {args.workers} sync workers, page cache on (the production set-up)…")
     cached_server.start()
-    sampler.watch(cached_server)
-
-    def bare_ceiling(mode):
-        say("Ceiling (b): a bare view returning the saved page, through the project's middleware")
-        results = bench.measure(
-            cached_server.port, "bare view (b)", mode, "/bench/bare/", server=cached_server, sql=0
-        )
-        ceiling("bare", results)
-
     expect_stack(cached_server, full=True)
-    bare_ceiling("full stack")
+    sampler.watch(cached_server)
     for target, path in paths.items():
         bench.measure(
             cached_server.port,
@@ -1132,18 +1126,66 @@ def run(args, workdir, cleanup):
             server=cached_server,
             sql=sql[(target, "cached")],
         )
-    bare_ceiling("full, again")
-    static_ceiling("again")
-    say("The shipped nginx configuration in front (anonymous pages cached at the edge)")
-    for target in ("article", "home"):
-        if target in paths:
-            bench.measure(edge_port, target, "edge", paths[target], server=cached_server)
+    sampler.finish()
+
+    # Each comparison of two set-ups measures them in turn, twice (A B A B), and the better run
+    # of each counts: the machine's other work only ever lowers a figure, and it comes and goes
+    # within seconds on a shared machine, so runs apart in time would compare it, not the
+    # set-ups. Ceiling (b) against (c): the project's middleware against SecurityMiddleware
+    # alone, two gunicorns started side by side.
+    security_server = Gunicorn(
+        "SecurityMiddleware only",
+        args.workers,
+        os.environ.copy() | {"BENCH_MIDDLEWARE": "security"},
+        logs,
+        cleanup,
+    )
+    security_server.start()
+    expect_stack(security_server, full=False)
+    for again in ("", ", again"):
+        say("Ceiling (b): a bare view returning the saved page, through the project's middleware")
+        sampler.watch(cached_server)
+        results = bench.measure(
+            cached_server.port,
+            "bare view (b)",
+            "full stack" + again,
+            "/bench/bare/",
+            server=cached_server,
+            sql=0,
+        )
+        ceiling("bare", results)
+        sampler.finish()
+        say("Ceiling (c): the same bare view behind SecurityMiddleware alone")
+        sampler.watch(security_server)
+        results = bench.measure(
+            security_server.port,
+            "bare view (c)",
+            "security" + again,
+            "/bench/bare/",
+            server=security_server,
+            sql=0,
+        )
+        ceiling("security", results)
+        sampler.finish()
+    security_server.stop()
+
+    # Ceiling (a) against the edge: nginx serving the page from a file, then the shipped
+    # configuration in front of the cached gunicorn (anonymous pages cached at the edge).
+    for again in ("", ", again"):
+        static_ceiling("static" + again)
+        say("The shipped nginx configuration in front (anonymous pages cached at the edge)")
+        for target in ("article", "home"):
+            if target in paths:
+                bench.measure(
+                    edge_port, target, "edge" + again, paths[target], server=cached_server
+                )
     edge_log = proxy.directory / "log" / "newsroom.access.log"
     edge_hits = edge_misses = None
     proxy.flush_logs(edge_log)
     if edge_log.exists():
         log_text = edge_log.read_text()
         edge_hits, edge_misses = log_text.count("cache=HIT"), log_text.count("cache=MISS")
+    sampler.watch(cached_server)
     webhook_result, webhook_problems = None, []
     if bench.wanted("webhook"):
         bench.settle(cached_server)
@@ -1170,29 +1212,6 @@ def run(args, workdir, cleanup):
     sampler.finish()
     cached_server.stop()
 
-    security_server = Gunicorn(
-        "SecurityMiddleware only",
-        args.workers,
-        os.environ.copy() | {"BENCH_MIDDLEWARE": "security"},
-        logs,
-        cleanup,
-    )
-    say("Ceiling (c): the same bare view behind SecurityMiddleware alone (twice)")
-    security_server.start()
-    expect_stack(security_server, full=False)
-    sampler.watch(security_server)
-    for mode in ("security", "security, again"):
-        results = bench.measure(
-            security_server.port,
-            "bare view (c)",
-            mode,
-            "/bench/bare/",
-            server=security_server,
-            sql=0,
-        )
-        ceiling("security", results)
-    sampler.finish()
-    security_server.stop()
     proxy.stop()
 
     # The report.
