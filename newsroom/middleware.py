@@ -8,6 +8,7 @@ less of it, or does it once instead of on every request.
 from django.conf import settings
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.middleware.csp import ContentSecurityPolicyMiddleware, get_nonce
 from django.utils import translation
 from django.utils.cache import has_vary_header, patch_cache_control
@@ -67,6 +68,28 @@ def history_of_changes(get_response):
         return recording(request)
 
     return middleware
+
+
+class SessionWhenUsed(SessionMiddleware):
+    """Django's SessionMiddleware, whose session store is made when a view, template or other
+    middleware reads or writes the session, not for every request. A request that sends no
+    session cookie and never touches the session needs nothing done with its response (Django's
+    would do nothing either); one that sends the cookie is handled as Django does (which drops
+    the cookie of a session that is gone)."""
+
+    def process_request(self, request):
+        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        request.session = SimpleLazyObject(lambda: self.SessionStore(session_key))
+
+    def process_response(self, request, response):
+        session = getattr(request, "session", None)
+        if (
+            isinstance(session, SimpleLazyObject)
+            and session._wrapped is empty
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        ):
+            return response
+        return super().process_response(request, response)
 
 
 class MessagesWhenUsed(MessageMiddleware):

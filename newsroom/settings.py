@@ -114,14 +114,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Django's CSP and messages middleware, for less per request (newsroom.middleware).
+    # Django's CSP, session and messages middleware, for less per request (newsroom.middleware).
     "newsroom.middleware.ContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # The language comes from the address alone (newsroom.middleware); the page cache needs it.
     "newsroom.middleware.language_from_address",
     "newsroom.page_cache.page_cache_middleware",
     "newsroom.middleware.private_when_personal",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "newsroom.middleware.SessionWhenUsed",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

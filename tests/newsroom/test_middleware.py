@@ -9,7 +9,7 @@ from django.utils.csp import CSP, build_policy
 from django.utils.functional import empty
 
 from newsroom import page_cache
-from newsroom.middleware import ContentSecurityPolicy, MessagesWhenUsed
+from newsroom.middleware import ContentSecurityPolicy, MessagesWhenUsed, SessionWhenUsed
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,35 @@ def test_messages_are_stored_when_added_and_cost_nothing_otherwise(rf):
     shown = MessagesWhenUsed(reads)(request({"messages": cookie}))
     assert shown.content == b"Saved."
     assert shown.cookies["messages"].value == ""  # read, so cleared
+
+
+def test_the_session_is_made_when_used_and_handled_as_django_does_otherwise(rf, settings):
+    """SessionWhenUsed: no session store for a request that sends no session cookie and never
+    touches the session; one that uses it is saved and its cookie set, and a cookie naming a
+    session that is gone is dropped, as with Django's SessionMiddleware."""
+
+    def writes(request):
+        request.session["seen"] = True
+        return HttpResponse("")
+
+    def neither(request):
+        return HttpResponse("")
+
+    def request(cookies=None):
+        made = rf.get("/")
+        made.COOKIES.update(cookies or {})
+        return made
+
+    untouched = request()
+    response = SessionWhenUsed(neither)(untouched)
+    assert untouched.session._wrapped is empty
+    assert not response.cookies and not response.has_header("Vary")
+
+    written = SessionWhenUsed(writes)(request())
+    key = written.cookies[settings.SESSION_COOKIE_NAME].value
+    assert SessionStore(key)["seen"] is True
+    assert written["Vary"] == "Cookie"
+
+    # A cookie whose session is gone (here: not a session key at all) is deleted.
+    gone = SessionWhenUsed(neither)(request({settings.SESSION_COOKIE_NAME: "gone"}))
+    assert gone.cookies[settings.SESSION_COOKIE_NAME].value == ""
