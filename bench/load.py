@@ -758,7 +758,7 @@ def commit():
 def table(bench, ceilings):
     """The per-target table; ratios against the ceilings at the same number of connections."""
     header = (
-        f"{'target':<28} {'mode':<15} {'conn':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'target':<28} {'mode':<17} {'conn':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'non-2xx':>7} {'errors':>6} {'SQL':>4} {'bytes':>9} {'÷nginx':>7} {'÷bare':>7}"
     )
     lines = [header, "-" * len(header)]
@@ -766,7 +766,7 @@ def table(bench, ceilings):
         nginx_static = ceilings.get(("nginx", r.connections))
         bare = ceilings.get(("bare", r.connections))
         lines.append(
-            f"{r.target:<28.28} {r.mode:<15} {r.connections:>4} {r.rps:>8,.0f} "
+            f"{r.target:<28.28} {r.mode:<17} {r.connections:>4} {r.rps:>8,.0f} "
             f"{milliseconds(r.p50_ms):>8} {milliseconds(r.p99_ms):>8} {r.non_2xx:>7} "
             f"{r.errors:>6} {'' if r.sql is None else r.sql:>4} "
             f"{'' if r.bytes is None else f'{r.bytes:,}':>9} "
