@@ -162,3 +162,19 @@ def test_the_purge_endpoint_takes_the_benchmarks_secret():
     assert "CHANGE-ME" in live(render())  # unless asked, the shipped placeholder stays
     with pytest.raises(ValueError):
         render(purge_secret='x"; deny all; "')
+
+
+def test_ports_and_directories_that_hold_a_replaced_token_are_not_mistaken_for_it(tmp_path):
+    # A free port can be 44371 (":443…") or 8000x, a temporary directory can hold "ssl".
+    site = nginx.render_site(
+        SHIPPED,
+        port=44300,
+        upstream="127.0.0.1:44371",
+        checkout=ROOT,
+        var_dir=tmp_path / "tmpssl8000" / "var",
+        cache_dir=tmp_path / "cache:4430",
+        log_dir=tmp_path / "log",
+        other_port=lambda: 18000,
+    )
+    assert "server 127.0.0.1:44371" in site
+    assert re.search(r"^\s*listen 127\.0\.0\.1:44300;", site, re.MULTILINE)
