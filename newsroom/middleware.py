@@ -43,11 +43,17 @@ def language_from_address(get_response):
     Accept-Language`, which would only split shared caches (no page here varies on it). Its one
     other duty, redirecting to a prefixed address, only applies when the default language has
     a prefix too.
+
+    The prefix is the address's first segment, exactly one of `LANGUAGES` (as `i18n_patterns`
+    matches it); Django's `get_language_from_path` also takes variants
+    (`/ru-RU/` for Russian), addresses that lead nowhere here, and costs a raised and caught
+    exception for every address whose first segment names no language (`/2026/…`).
     """
 
     def middleware(request):
-        language = translation.get_language_from_path(request.path_info)
-        translation.activate(language or settings.LANGUAGE_CODE)
+        prefix = request.path_info.split("/", 2)[1]
+        named = any(prefix == code for code, _ in settings.LANGUAGES)
+        translation.activate(prefix if named else settings.LANGUAGE_CODE)
         request.LANGUAGE_CODE = translation.get_language()
         response = get_response(request)
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)

@@ -49,7 +49,16 @@ def test_only_reader_pages_look_in_the_page_cache(client, cache_reads):
 
 @pytest.mark.parametrize(
     ("path", "language"),
-    [("/", "en"), ("/ru/", "ru"), ("/sitemap.xml", "en"), ("/ru/donate/", "ru")],
+    [
+        ("/", "en"),
+        ("/ru/", "ru"),
+        ("/ru", "ru"),
+        ("/sitemap.xml", "en"),
+        ("/ru/donate/", "ru"),
+        ("/2026/12/a-story/", "en"),
+        ("/russian/", "en"),
+        ("/ru-ru/", "en"),
+    ],
 )
 def test_the_language_comes_from_the_address_alone(client, path, language):
     ArticleFactory()
