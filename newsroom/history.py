@@ -1,4 +1,5 @@
-"""What changed between two revisions of an article, for the admin's history page."""
+"""The revisions of a story: how they are recorded (StoryHistory), and what changed between two
+of them, for the admin's history page."""
 
 import difflib
 import re
@@ -9,7 +10,37 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from simple_history.models import HistoricalRecords
 from simple_history.template_utils import HistoricalRecordContextHelper
+
+
+class StoryHistory(HistoricalRecords):
+    """simple_history's HistoricalRecords, which also records a revision of each story whose
+    tracked many-to-many links (regions, tags) change from the other side: `tag.articles.add(…)`,
+    `.remove(…)`, `.set(…)` and `.clear()`. simple_history's own handler would take the tag for
+    the story and fail (django-simple-history#1048)."""
+
+    def m2m_changed(self, instance, action, attr, pk_set, reverse, **kwargs):
+        if not reverse:
+            return super().m2m_changed(instance, action, attr, pk_set, reverse, **kwargs)
+        field = self.cls._meta.get_field(attr)
+        if action == "pre_clear":
+            # After the clear, nothing says which stories it took the tag from.
+            links = field.remote_field.through.objects.filter(
+                **{field.m2m_reverse_field_name(): instance.pk}
+            )
+            cleared = instance.__dict__.setdefault("_stories_before_clear", {})
+            cleared[attr] = list(links.values_list(field.m2m_field_name(), flat=True))
+            return
+        if action in ("post_add", "post_remove"):
+            story_ids = pk_set
+        elif action == "post_clear":
+            story_ids = instance.__dict__.get("_stories_before_clear", {}).pop(attr, ())
+        else:
+            return
+        for story in self.cls._default_manager.filter(pk__in=story_ids).order_by("pk"):
+            super().m2m_changed(story, action, attr, None, False, **kwargs)
+
 
 #: Fields shown as a word-by-word diff rather than "old → new".
 TEXT_FIELDS = {"body": True, "standfirst": False}  # name: is it HTML?

@@ -20,6 +20,7 @@ from imagefield.fields import ImageField, PPOIField
 from simple_history.models import HistoricalRecords
 
 from .. import body as rendering
+from ..history import StoryHistory
 from ..images import check_storage, image_upload_to
 from ..renditions import image_formats
 from ..richtext import BIO_EXTENSIONS, BODY_EXTENSIONS, clean_bio, clean_body, figure_image_ids
@@ -488,7 +489,7 @@ class Article(models.Model):
     rendered_from = models.CharField(max_length=32, blank=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
-    history = HistoricalRecords(
+    history = StoryHistory(
         m2m_fields=[regions, tags],
         excluded_fields=[
             *("search_document", "search_body"),

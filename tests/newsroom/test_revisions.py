@@ -244,3 +244,36 @@ def test_revert_also_brings_back_that_revisions_bylines_regions_and_tags(client,
     assert [b.author for b in article.bylines.all()] == [nino]
     assert list(article.regions.all()) == [georgia]
     assert list(article.tags.all()) == [water]
+
+
+def test_links_changed_from_the_tag_or_region_side_are_recorded_in_each_storys_history():
+    first, second, untouched = ArticleFactory(), ArticleFactory(), ArticleFactory()
+    water = Tag.objects.create(name="Water", slug="water")
+    georgia = Region.objects.create(name="Georgia", slug="georgia")
+
+    def revisions(story):
+        return story.history.count()
+
+    def latest_tags(story):
+        return {link.tag_id for link in story.history.latest().tags.all()}
+
+    before = {story.pk: revisions(story) for story in (first, second, untouched)}
+    water.articles.add(first, second)
+    georgia.articles.add(first)
+    assert revisions(first) == before[first.pk] + 2
+    assert revisions(second) == before[second.pk] + 1
+    assert revisions(untouched) == before[untouched.pk]
+    assert latest_tags(first) == latest_tags(second) == {water.pk}
+    assert {link.region_id for link in first.history.latest().regions.all()} == {georgia.pk}
+
+    water.articles.remove(second)
+    assert latest_tags(second) == set()
+    assert revisions(second) == before[second.pk] + 2
+
+    water.articles.set([second])
+    assert latest_tags(first) == set() and latest_tags(second) == {water.pk}
+
+    water.articles.clear()
+    assert latest_tags(second) == set()
+    assert revisions(second) == before[second.pk] + 4
+    assert revisions(untouched) == before[untouched.pk]
