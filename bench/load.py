@@ -1142,31 +1142,24 @@ def run(args, workdir, cleanup):
     )
     security_server.start()
     expect_stack(security_server, full=False)
+    sides = (
+        ("bare", cached_server, "(b)", "full stack", "through the project's middleware"),
+        ("security", security_server, "(c)", "security", "behind SecurityMiddleware alone"),
+    )
     for again in ("", ", again"):
-        say("Ceiling (b): a bare view returning the saved page, through the project's middleware")
-        sampler.watch(cached_server)
-        results = bench.measure(
-            cached_server.port,
-            "bare view (b)",
-            "full stack" + again,
-            "/bench/bare/",
-            server=cached_server,
-            sql=0,
-        )
-        ceiling("bare", results)
-        sampler.finish()
-        say("Ceiling (c): the same bare view behind SecurityMiddleware alone")
-        sampler.watch(security_server)
-        results = bench.measure(
-            security_server.port,
-            "bare view (c)",
-            "security" + again,
-            "/bench/bare/",
-            server=security_server,
-            sql=0,
-        )
-        ceiling("security", results)
-        sampler.finish()
+        for kind, server, label, mode, how in sides:
+            say(f"Ceiling {label}: a bare view returning the saved page, {how}")
+            sampler.watch(server)
+            results = bench.measure(
+                server.port,
+                f"bare view {label}",
+                mode + again,
+                "/bench/bare/",
+                server=server,
+                sql=0,
+            )
+            ceiling(kind, results)
+            sampler.finish()
     security_server.stop()
 
     # Ceiling (a) against the edge: nginx serving the page from a file, then the shipped
