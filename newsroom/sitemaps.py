@@ -14,11 +14,12 @@ what `Sitemap` keeps on itself while rendering (`latest_lastmod`) is never share
 from datetime import timedelta
 
 from django.contrib.sitemaps import Sitemap
-from django.db.models import BigIntegerField, F, Max, Q
+from django.db.models import BigIntegerField, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Article, Author, Page, Region, Section, Tag
+from .models import Article, Author, Correction, Filing, Page, Region, Section, Tag
+from .models.listings import KIND_OF
 
 # What an edition's address needs (Article.get_absolute_url), and its place among the editions.
 EDITION_FIELDS = ("pk", "translation_of", "language", "slug", "published_at", "created_at")
@@ -50,10 +51,21 @@ class ArticleSitemap(Sitemap):
         return article.last_changed
 
     def get_latest_lastmod(self):
-        latest = Article.objects.published().aggregate(
-            saved=Max("updated_at"), corrected=Max("corrections__created_at")
+        # The latest save (`newsroom_article_saved_idx`) and, in the same query, the latest of
+        # the few corrections: one aggregate over the stories joined to their corrections read
+        # every story (56 ms at 100,000 stories).
+        published = Article.objects.published()
+        last_correction = (
+            Correction.objects.filter(article__in=published)
+            .order_by("-created_at")
+            .values("created_at")[:1]
         )
-        return max(filter(None, latest.values()), default=None)
+        latest = (
+            published.order_by("-updated_at")
+            .values_list("updated_at", Subquery(last_correction))
+            .first()
+        )
+        return max(filter(None, latest or ()), default=None)
 
     def get_urls(self, page=1, site=None, protocol=None):
         urls = super().get_urls(page=page, site=site, protocol=protocol)
@@ -119,28 +131,23 @@ class ListingSitemap(Sitemap):
     stories, in every language, dated by their latest story."""
 
     model = None
-    # The path from the model to its stories.
-    stories = "articles"
 
     i18n = True
     alternates = True
     x_default = True
 
     def items(self):
-        published = Q(
-            **{
-                f"{self.stories}__status": Article.Status.PUBLISHED,
-                f"{self.stories}__published_at__lte": timezone.now(),
-            }
-        )
         return (
-            self.model.objects.annotate(
-                last_published=Max(f"{self.stories}__published_at", filter=published)
-            )
+            self.model.objects.annotate(last_published=self.last_published())
             .filter(last_published__isnull=False)
             .only("slug")
             .order_by("pk")
         )
+
+    def last_published(self):
+        """The time of the latest published story listed under each item: an expression on
+        the model's rows, None for an item with none."""
+        raise NotImplementedError
 
     def lastmod(self, item):
         return item.last_published
@@ -157,18 +164,41 @@ class ListingSitemap(Sitemap):
 class SectionSitemap(ListingSitemap):
     model = Section
 
+    def last_published(self):
+        published = Q(
+            articles__status=Article.Status.PUBLISHED, articles__published_at__lte=timezone.now()
+        )
+        return Max("articles__published_at", filter=published)
 
-class RegionSitemap(ListingSitemap):
+
+class FiledListingSitemap(ListingSitemap):
+    """A listing whose stories are found through their filings (newsroom.models.listings):
+    each item's latest one is the first of an index (`newsroom_filing_latest_idx`), where
+    joining the link tables read every link (70–80 ms a sitemap at 100,000 stories)."""
+
+    def last_published(self):
+        latest = (
+            Filing.objects.filter(
+                kind=KIND_OF[self.model],
+                subject_id=OuterRef("pk"),
+                published_at__lte=timezone.now(),
+            )
+            .order_by("-published_at")
+            .values("published_at")[:1]
+        )
+        return Subquery(latest)
+
+
+class RegionSitemap(FiledListingSitemap):
     model = Region
 
 
-class TagSitemap(ListingSitemap):
+class TagSitemap(FiledListingSitemap):
     model = Tag
 
 
-class AuthorSitemap(ListingSitemap):
+class AuthorSitemap(FiledListingSitemap):
     model = Author
-    stories = "bylines__article"
 
 
 class PageSitemap(Sitemap):

@@ -523,6 +523,8 @@ class Article(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-published_at"], name="newsroom_article_pub_idx"),
+            # The latest save of a published story (the stories' sitemap's date).
+            models.Index(fields=["status", "-updated_at"], name="newsroom_article_saved_idx"),
             # In the order of the listings (newsroom.pagination), so that a deep page's ids
             # come from the index alone: the home page (home_placement, last, keeps the scan
             # in the index), regions, tags and authors (joined to it)…

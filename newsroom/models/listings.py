@@ -53,6 +53,11 @@ class Filing(models.Model):
                 fields=["kind", "subject_id", "language", "-published_at", "-article"],
                 name="newsroom_filing_listing_idx",
             ),
+            # Each subject's latest story, whatever its language (the sitemaps' dates).
+            models.Index(
+                fields=["kind", "subject_id", "-published_at"],
+                name="newsroom_filing_latest_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
