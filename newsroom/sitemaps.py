@@ -86,7 +86,7 @@ def _editions_of_page(articles):
     """{original's id: [published editions]} for the stories of one sitemap page, in one query.
 
     A page holds the published stories of an id range (`ArticleSitemap` orders by id), so the
-    editions are found through that range rather than by a list of up to 50,000 ids.
+    editions are found through that range rather than by a list of its ids.
     """
     first, last = articles[0].pk, articles[-1].pk
     groups = (
