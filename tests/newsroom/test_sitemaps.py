@@ -146,6 +146,26 @@ def test_articles_sitemap_is_paginated_with_alternates_across_pages(client, monk
     assert last[translation_url]["alternates"]["x-default"] == original_url
 
 
+def test_each_file_holds_the_next_published_stories_by_id_past_drafts_and_deleted_ones(
+    client, monkeypatch
+):
+    monkeypatch.setattr(ArticleSitemap, "limit", 3)
+    stories = []
+    for number in range(8):
+        stories.append(ArticleFactory(slug=f"story-{number}"))
+        ArticleFactory(status=Article.Status.DRAFT, published_at=None)
+    stories.pop(4).delete()
+    ArticleFactory(slug="scheduled", published_at=timezone.now() + timedelta(hours=1))
+
+    files = [list(urls(client, "/sitemap-articles.xml", p=page)) for page in (1, 2, 3)]
+
+    assert files == [
+        [ORIGIN + story.get_absolute_url() for story in stories[start : start + 3]]
+        for start in (0, 3, 6)
+    ]
+    assert client.get("/sitemap-articles.xml", {"p": 4}).status_code == 404
+
+
 @pytest.mark.parametrize("page", ["0", "-1", "abc", "4", "99999999999999999999"])
 def test_articles_sitemap_page_out_of_range_is_not_found(client, monkeypatch, page):
     monkeypatch.setattr(ArticleSitemap, "limit", 2)
