@@ -17,7 +17,10 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import caches
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.test import Client
+from django.urls import clear_url_caches
 from django.utils import timezone, translation
 
 from newsroom.page_cache import CACHE_ALIAS, SIGNED_IN_COOKIE
@@ -162,6 +165,15 @@ def stripe_api(settings):
     with FakeStripe(webhook_url=None, webhook_secret=STRIPE_WEBHOOK_SECRET) as fake:
         _point_the_site_at(fake, settings)
         yield fake
+
+
+@receiver(setting_changed)
+def _addresses_follow_the_default_language(*, setting, **kwargs):
+    """The URL resolver keeps its patterns per language, the default language's without a
+    /xx/ prefix, for the whole process: after a test that makes Russian the default, a Russian
+    story's address would lose its /ru/ in every later test of that process."""
+    if setting in {"LANGUAGE_CODE", "LANGUAGES"}:
+        clear_url_caches()
 
 
 @pytest.fixture(autouse=True)
