@@ -6,6 +6,7 @@ webhooks (`fake_stripe`) or without (`stripe_api`).
 """
 
 import os
+import threading
 import time
 import types
 from datetime import timedelta
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import caches
 from django.core.signals import setting_changed
+from django.db import connection
 from django.dispatch import receiver
 from django.test import Client
 from django.urls import clear_url_caches
@@ -132,6 +134,35 @@ def _point_the_site_at(fake, settings):
         **settings.SECURE_CSP,
         "form-action": [*settings.SECURE_CSP["form-action"], fake.url],
     }
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server):
+    """pytest-django's live server, answering one request at a time on SQLite: the test
+    database is one in memory in SQLite's shared-cache mode, which is not meant for connections
+    in several threads at once, and the browser asks several things at once (an autocomplete, a
+    picture, the form's post). An editor's save once failed there with sqlite3's "bad parameter
+    or other API misuse". On PostgreSQL requests run side by side, as in production."""
+    if connection.vendor == "sqlite":
+        server = live_server.thread.httpd
+        server.set_app(_one_at_a_time(server.get_app()))
+    return live_server
+
+
+def _one_at_a_time(app):
+    lock = threading.Lock()
+
+    def serialised(environ, start_response):
+        with lock:
+            response = app(environ, start_response)
+            try:
+                # The body too: a streamed response reads the database as it is sent.
+                return list(response)
+            finally:
+                if hasattr(response, "close"):
+                    response.close()
+
+    return serialised
 
 
 @pytest.fixture
