@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from .object_cache import fragment
-from .renditions import IMAGE_KEY_FIELDS, image_key, image_key_of
+from .renditions import IMAGE_KEY_FIELDS, image_key, image_key_of, stable_media_address
 
 CARD = "newsroom/includes/listing.html#card"
 # What `listed()` reads of each story: its id and its picture's `image_key()`.
@@ -67,8 +67,9 @@ def listed(queryset, ids):
     query, for what their pictures depend on."""
     stories = _PageStories(queryset, ids)
     rows = queryset.prefetch_related(None).filter(pk__in=ids).values_list(*_LISTED_FIELDS)
+    media = stable_media_address()
     return [
-        Listed(pk, image_key_of(image, *picture) if image else (), stories)
+        Listed(pk, image_key_of(image, *picture, media=media) if image else (), stories)
         for pk, image, *picture in rows
     ]
 

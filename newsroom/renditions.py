@@ -149,13 +149,21 @@ def image_key(image):
     carry it), built renditions and the way media addresses are built; None when it must not
     be kept (addresses expire)."""
     file = image.file.name
-    return image_key_of(image.pk, file, image.width, image.height, image.ppoi, image.renditions)
+    return image_key_of(
+        image.pk,
+        file,
+        image.width,
+        image.height,
+        image.ppoi,
+        image.renditions,
+        media=stable_media_address(),
+    )
 
 
-def image_key_of(pk, file, width, height, ppoi, renditions):
+def image_key_of(pk, file, width, height, ppoi, renditions, *, media):
     """`image_key()` of the image `pk` from its stored `IMAGE_KEY_FIELDS`, for a query that
-    reads them without loading the image."""
-    media = stable_media_address()
+    reads them without loading the image; `media` is `stable_media_address()`, asked once
+    for all the images of a page (it costs a storage's URL, about 9 µs)."""
     if media is None:
         return None
     return (pk, file, width, height, ppoi, tuple(sorted(renditions or ())), media)
