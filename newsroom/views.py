@@ -61,7 +61,8 @@ def home(request):
     page = listing_page(request, stories, cards=f"home:{get_language()}")
     lead, featured = None, []
     if page.number == 1:
-        pinned = cached(request, f"pinned:{get_language()}", _pinned_stories)
+        # Only read here and by the cards: every request is given the process's own copy.
+        pinned = cached(request, f"pinned:{get_language()}", _pinned_stories, shared=True)
         lead = next((a for a in pinned if a.home_placement == Article.HomePlacement.LEAD), None)
         featured = [a for a in pinned if a.home_placement == Article.HomePlacement.FEATURED]
         featured = featured[:HOME_FEATURED_MAX]
