@@ -57,13 +57,13 @@ from bench import nginx  # noqa: E402
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 PROXY_HEADER = ("X-Forwarded-Proto", "https")
 WEBHOOK_CONCURRENCY = 10
-# Ceiling (a) for each page the edge serves, nginx serving that page's saved copy: its key among
-# the ceilings and its name in the table. The article's copy is also the bare view's body and
-# the `÷nginx` of every row.
 # The comparisons behind the middleware's and the edge's targets measure their two sides in turn,
 # A B A B A B: each round's runs are named by the mode and these suffixes, and the best run of
 # each side counts.
 ROUNDS = ("", ", run 2", ", run 3")
+# The pages measured through the edge, and for each its ceiling (a), nginx serving that page's
+# saved copy: its key among the ceilings and its name in the table. The article's copy is also
+# the bare view's body and the `÷nginx` of every row.
 STATIC_CEILING = {"article": "nginx", "home": "nginx home"}
 STATIC_TARGET = {"article": "nginx static (a)", "home": "nginx static (a), home"}
 
@@ -1073,7 +1073,7 @@ def run(args, workdir, cleanup):
         sql[(target, "cached")], _, _ = count_queries(browser, path, cached=True)
     # The pages the edge serves, saved as static files: nginx serving each is its ceiling (a).
     saved = {}
-    for target in ("article", "home"):
+    for target in STATIC_CEILING:
         if target == "article" or target in paths:
             _, _, response = count_queries(browser, targets.paths[target], cached=False)
             (www / f"{target}.html").write_bytes(response.content)
@@ -1188,7 +1188,7 @@ def run(args, workdir, cleanup):
     for again in ROUNDS:
         static_ceiling("static" + again)
         say("The shipped nginx configuration in front (anonymous pages cached at the edge)")
-        for target in ("article", "home"):
+        for target in STATIC_CEILING:
             if target in paths:
                 bench.measure(
                     edge_port, target, "edge" + again, paths[target], server=cached_server
