@@ -15,8 +15,13 @@ may hold the page for a short while, and they may go on serving it while the sit
   reader who started to join and left is still anonymous and is served cached pages.
 - Saving anything a reader page shows purges every page by moving the site-wide generation;
   entries of an older generation are never served again.
-- A page is stored as its generation, its expiry, its headers and its body (not a pickled
-  response), and with Redis each process also keeps the pages it served last in its own memory
+- Pages are sent gzipped to readers whose browsers accept it (nearly all), and the gzipped copy
+  is made once and stored with the page: by the request that renders it, or by the first one
+  that accepts gzip after it. Every shared page says `Vary: Accept-Encoding`. A shared page
+  holds nothing of one reader's, so compressing it reveals nothing (BREACH needs a secret in
+  the page).
+- A page is stored as its generation, its expiry, its headers, its body and its gzipped body
+  (not a pickled response), and with Redis each process also keeps the pages it served last in its own memory
   (`PAGE_CACHE_PROCESS_BYTES`, least recently served out first) and serves them with no Redis
   read at all. It may, because Redis tells it at once when the generation key changes
   (newsroom.redis_cache.KeyWatch: client-side caching's broadcast mode, on a connection each
@@ -47,14 +52,17 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
+from django.middleware.gzip import re_accepts_gzip
 from django.urls import Resolver404, get_resolver, get_urlconf
 from django.utils import timezone, translation
 from django.utils.cache import (
     get_conditional_response,
     has_vary_header,
     patch_cache_control,
+    patch_vary_headers,
     set_response_etag,
 )
+from django.utils.text import compress_string
 
 from . import edge
 from .models import (
@@ -85,6 +93,10 @@ KEY_PARAMETERS = ("language", "p", "page", "q", "section")
 # taken down leaves such caches within `s-maxage` plus the first.
 STALE_WHILE_REVALIDATE = 30
 STALE_IF_ERROR = 24 * 60 * 60
+
+#: Pages shorter than this are never gzipped: it would save next to nothing (as in Django's
+#: GZipMiddleware).
+COMPRESS_FROM_BYTES = 200
 
 GENERATION = "pages:generation"
 NEXT_CHANGE = "pages:next-change"
@@ -321,8 +333,13 @@ class _ProcessPages:
 
     def keep(self, epoch, key, entry):
         """Keeps `entry` (a stored page, `_stored`) of the current generation."""
-        generation, _, headers, body = entry
-        size = len(key) + len(body) + sum(len(name) + len(value) for name, value in headers)
+        generation, _, headers, body, compressed = entry
+        size = (
+            len(key)
+            + len(body)
+            + len(compressed or b"")
+            + sum(len(name) + len(value) for name, value in headers)
+        )
         limit = settings.PAGE_CACHE_PROCESS_BYTES
         with self._lock:
             if epoch != self.epoch or generation != self._generation or size > limit:
@@ -348,15 +365,59 @@ def _process_epoch(cache):
     return _process_pages.start(cache)
 
 
-def _stored(generation, expires, response):
+def _accepts_gzip(request):
+    return bool(re_accepts_gzip.search(request.headers.get("Accept-Encoding", "")))
+
+
+def _compress(body):
+    """`body` gzipped, or b"" where that does not pay."""
+    if len(body) < COMPRESS_FROM_BYTES:
+        return b""
+    compressed = compress_string(body)
+    return compressed if len(compressed) < len(body) else b""
+
+
+def _stored(generation, expires, response, compress):
     """A page as the cache keeps it, in Redis and in memory: (generation, expiry as a Unix time,
-    headers, body). Not the pickled response: that costs more to store and to read back."""
-    return (generation, expires, tuple(response.items()), response.content)
+    headers, body, the body gzipped). The last is None until a reader who accepts gzip asks
+    for the page (with `compress`, at once), and b"" where gzip does not pay. Not the pickled
+    response: that costs more to store and to read back."""
+    body = response.content
+    compressed = _compress(body) if compress else None
+    return (generation, expires, tuple(response.items()), body, compressed)
+
+
+def _compressed_once(request, cache, epoch, key, entry):
+    """`entry`, with its gzipped body made and stored now if this reader is the first who
+    accepts gzip since the page was stored."""
+    generation, expires, headers, body, compressed = entry
+    if compressed is not None or not _accepts_gzip(request):
+        return entry
+    entry = (generation, expires, headers, body, _compress(body))
+    seconds = math.floor(expires - time.time())
+    if seconds > 0:
+        cache.set(key, entry, seconds)
+        if epoch is not None:
+            _process_pages.keep(epoch, key, entry)
+    return entry
+
+
+def _send_compressed(request, response, compressed):
+    """Sends `compressed` instead of the body when there is one and the reader accepts gzip;
+    its ETag becomes weak, as Django's GZipMiddleware makes it (the same page, another
+    encoding)."""
+    if compressed and _accepts_gzip(request):
+        response.content = compressed
+        response["Content-Length"] = str(len(compressed))
+        response["Content-Encoding"] = "gzip"
+        if response["ETag"].startswith('"'):
+            response["ETag"] = "W/" + response["ETag"]
 
 
 def _send_stored(request, entry):
-    _, expires, headers, body = entry
+    _, expires, headers, body, compressed = entry
     response = HttpResponse(body, headers=dict(headers))
+    _send_compressed(request, response, compressed)
     return _send_shared(request, response, max(math.floor(expires - time.time()), 0))
 
 
@@ -385,6 +446,7 @@ def page_cache_middleware(get_response):
         if epoch is not None:
             entry = _process_pages.get(epoch, key)
             if entry is not None:
+                entry = _compressed_once(request, cache, epoch, key, entry)
                 return _send_stored(request, entry)
 
         found = cache.get_many([GENERATION, NEXT_CHANGE, key])
@@ -394,9 +456,10 @@ def page_cache_middleware(get_response):
         request._page_cache_read = (generation, found)
         entry = found.get(key)
         # (An entry of another form, from an earlier version of the site, is not served.)
-        if isinstance(entry, tuple) and len(entry) == 4 and entry[0] == generation:
+        if isinstance(entry, tuple) and len(entry) == 5 and entry[0] == generation:
             if epoch is not None:
                 _process_pages.keep(epoch, key, entry)
+            entry = _compressed_once(request, cache, epoch, key, entry)
             return _send_stored(request, entry)
 
         response = get_response(request)
@@ -404,16 +467,20 @@ def page_cache_middleware(get_response):
         if _shareable(response):
             seconds = min(response.shared_seconds, _lifetime(generation, found))
             set_response_etag(response)
+            patch_vary_headers(response, ("Accept-Encoding",))
             if request.method == "GET" and seconds > 0:
                 # One piece: a response written in many (the feeds' generator writes each
                 # element) would be stored, and sent by the server, piece by piece.
                 response.content = response.content
                 # Stored under the generation read before rendering: a purge that happened
                 # meanwhile retires this entry too.
-                entry = _stored(generation, time.time() + seconds, response)
+                entry = _stored(
+                    generation, time.time() + seconds, response, compress=_accepts_gzip(request)
+                )
                 cache.set(key, entry, seconds)
                 if epoch is not None:
                     _process_pages.keep(epoch, key, entry)
+                _send_compressed(request, response, entry[4])
             response = _send_shared(request, response, seconds)
         return _update_marker(request, response)
 

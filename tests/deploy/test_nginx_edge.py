@@ -123,6 +123,29 @@ def test_an_anonymous_page_is_served_from_the_edge_the_second_time(nginx, story,
     assert f'"GET {url}" 200' in log
 
 
+def test_browsers_get_the_page_gzipped_from_the_edge_and_other_clients_as_it_is(
+    nginx, story, app_hits
+):
+    url = story.get_absolute_url()
+    chrome = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+    firefox = {"Accept-Encoding": "gzip, deflate, br"}
+    first, second = reader(nginx).get(url, headers=chrome), reader(nginx).get(url, headers=firefox)
+    plain, plain_again = reader(nginx).get(url), reader(nginx).get(url)
+
+    statuses = [cache_status(r) for r in (first, second, plain, plain_again)]
+    assert statuses == ["MISS", "HIT", "MISS", "HIT"]
+    # One copy of each encoding, whatever else the browsers list; the app made the gzipped one.
+    assert app_hits == [url, url]
+    assert plain.status == 200 and "The dam that was never built" in visible_text(plain)
+    for response in (first, second):
+        assert response["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.content) == plain.content
+    for response in (plain, plain_again):
+        assert "Content-Encoding" not in response.headers
+        assert response.content == plain.content
+    assert {r["Vary"] for r in (first, second, plain, plain_again)} == {"Accept-Encoding"}
+
+
 def test_pages_the_views_tell_apart_are_cached_apart(nginx, story, app_hits):
     for _ in range(2):
         assert reader(nginx).get("/search/?q=dam").status == 200

@@ -1,5 +1,7 @@
 """The whole-page cache for anonymous readers (newsroom.page_cache, ARCHITECTURE.md §4)."""
 
+import gzip
+import os
 import time
 from datetime import timedelta
 
@@ -82,6 +84,85 @@ def test_a_reader_whose_copy_is_current_gets_not_modified(client, story):
     assert fresh.content == b""
     assert fresh["ETag"] == etag
     assert stale.status_code == 200
+
+
+GZIP = {"accept-encoding": "gzip, deflate, br, zstd"}
+
+
+@pytest.fixture
+def compressions(monkeypatch):
+    """Every time the page cache gzips a page, counted."""
+    made = []
+    compress = page_cache.compress_string
+
+    def counted(body, **kwargs):
+        made.append(len(body))
+        return compress(body, **kwargs)
+
+    monkeypatch.setattr(page_cache, "compress_string", counted)
+    return made
+
+
+def test_browsers_get_the_page_gzipped_once_for_all(client, story, compressions):
+    url = story.get_absolute_url()
+    first = client.get(url, headers=GZIP)
+    again = client.get(url, headers={"accept-encoding": "gzip"})
+    plain = client.get(url)
+
+    assert compressions == [len(plain.content)]
+    for response in (first, again):
+        assert response.status_code == 200
+        assert response["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.content) == plain.content
+        assert int(response["Content-Length"]) == len(response.content) < len(plain.content) / 2
+        assert response["ETag"] == "W/" + plain["ETag"]
+    assert "Content-Encoding" not in plain
+    assert int(plain["Content-Length"]) == len(plain.content)
+    assert "The dam that was never built" in visible_text(plain)
+    # Both encodings of the page say that they depend on what the browser accepts.
+    assert first["Vary"] == again["Vary"] == plain["Vary"] == "Accept-Encoding"
+    # Both are shared pages for caches in front to keep.
+    assert "public" in first["Cache-Control"] and "s-maxage=" in first["Cache-Control"]
+
+
+def test_a_page_first_asked_for_without_gzip_is_gzipped_for_the_first_who_accepts_it(
+    client, story, compressions
+):
+    url = story.get_absolute_url()
+    plain = client.get(url)
+    assert compressions == []
+    assert caches[page_cache.CACHE_ALIAS].get(page_cache.page_key(plain.wsgi_request))[4] is None
+
+    compressed = [client.get(url, headers=GZIP) for _ in range(3)]
+
+    assert compressions == [len(plain.content)]
+    assert all(gzip.decompress(r.content) == plain.content for r in compressed)
+    stored = caches[page_cache.CACHE_ALIAS].get(page_cache.page_key(plain.wsgi_request))
+    assert stored[4] == compressed[0].content
+    # Stored for what was left of the page's time, not longer.
+    assert stored[1] == pytest.approx(time.time() + settings.PAGE_CACHE_SECONDS, abs=3)
+    assert client.get(url).content == plain.content
+
+
+def test_a_browsers_copy_is_current_whichever_encoding_it_holds(client, story):
+    url = story.get_absolute_url()
+    weak = client.get(url, headers=GZIP)["ETag"]
+    strong = client.get(url)["ETag"]
+
+    for held in (weak, strong):
+        for accepts in (GZIP, {}):
+            response = client.get(url, headers={**accepts, "if-none-match": held})
+            assert response.status_code == 304, (held, accepts)
+            assert response.content == b""
+            assert response["Vary"] == "Accept-Encoding"
+            assert "Content-Encoding" not in response
+
+
+def test_gzip_is_only_used_where_it_pays():
+    assert page_cache._compress(b"<p>short</p>") == b""
+    assert page_cache._compress(os.urandom(4000)) == b""  # (it would only grow)
+    page = b"<p>A page of the site, with words that come back.</p>" * 20
+    assert gzip.decompress(page_cache._compress(page)) == page
 
 
 def test_tracking_and_unknown_parameters_are_served_the_same_entry(
@@ -476,9 +557,27 @@ def test_a_page_comes_from_process_memory_with_no_redis_read_and_the_same_bytes(
         assert response.status_code == 200
         assert response.content == fresh.content
         assert response_headers(response) == response_headers(fresh)
-        assert "Vary" not in response
+        assert response["Vary"] == "Accept-Encoding"
     assert {"ETag", "Content-Language", "Content-Security-Policy"} <= set(fresh.headers)
     assert "s-maxage=" in from_memory["Cache-Control"]
+
+
+def test_the_gzipped_page_is_kept_in_process_memory_and_in_redis(
+    client, story, in_redis, redis_reads, compressions
+):
+    url = story.get_absolute_url()
+    fresh = client.get(url, headers=GZIP)
+    from_memory = client.get(url, headers=GZIP)
+    page_cache._process_pages._forget()
+    from_redis = client.get(url, headers=GZIP)
+    plain = client.get(url)
+
+    assert len(redis_reads) == 2
+    assert len(compressions) == 1
+    for response in (fresh, from_memory, from_redis):
+        assert response["Content-Encoding"] == "gzip"
+        assert response.content == fresh.content
+        assert gzip.decompress(response.content) == plain.content
 
 
 def test_a_reader_whose_copy_is_current_gets_not_modified_from_process_memory(
