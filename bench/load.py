@@ -31,6 +31,7 @@ apt-get when missing (as root), and stay installed.
 import argparse
 import contextlib
 import http.client
+import itertools
 import json
 import math
 import os
@@ -66,6 +67,10 @@ ROUNDS = ("", ", run 2", ", run 3")
 # the bare view's body and the `÷nginx` of every row.
 STATIC_CEILING = {"article": "nginx", "home": "nginx home"}
 STATIC_TARGET = {"article": "nginx static (a)", "home": "nginx static (a), home"}
+# Both sides of that comparison are measured twice: as browsers ask (Accept-Encoding: gzip: the
+# edge sends the app's gzipped copy, nginx the saved copy's .gz), and as clients without gzip
+# do (every other run of the benchmark). The suffix names the first in modes and ceilings.
+ENCODINGS = {"": {}, " gzip": {"Accept-Encoding": "gzip"}}
 
 
 def env_default(name, default):
@@ -442,12 +447,13 @@ class Result:
     status: int = 200  # of the probe before the run
 
 
-def wrk(port, path, connections, seconds):
+def wrk(port, path, connections, seconds, headers=None):
     url = f"http://127.0.0.1:{port}{path}"
     threads = max(1, min(connections, os.cpu_count() or 2))
+    sent = {PROXY_HEADER[0]: PROXY_HEADER[1], **(headers or {})}
     command = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-        "-s", str(WRK_SCRIPT), "-H", f"{PROXY_HEADER[0]}: {PROXY_HEADER[1]}", url,
+        "-s", str(WRK_SCRIPT), *(f"-H{name}: {value}" for name, value in sent.items()), url,
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
     for line in result.stdout.splitlines():
@@ -484,22 +490,25 @@ class Bench:
             if time.perf_counter() - start < 0.2:
                 return
 
-    def measure(self, port, target, mode, path, *, server=None, sql=None, warm=True):
+    def measure(self, port, target, mode, path, *, server=None, sql=None, warm=True, headers=None):
         """Probe `path` once (it must answer 200), warm up, then one wrk run per number of
-        connections, each after `server` (the gunicorn behind `port`) is idle."""
+        connections, each after `server` (the gunicorn behind `port`) is idle. `headers` go
+        with every request; one asking for gzip must get it."""
         start = time.perf_counter()
-        status, _headers, body = request(port, path, timeout=600)
+        status, answer, body = request(port, path, headers=headers, timeout=600)
         probe_seconds = time.perf_counter() - start
         if status != 200:
             self.notes.append(f"{target} ({mode}) answered {status} to the probe, not 200.")
+        if "Accept-Encoding" in (headers or {}) and answer.get("Content-Encoding") != "gzip":
+            self.notes.append(f"{target} ({mode}) was asked for gzip and sent it uncompressed.")
         # A page slower than half a second is warm after its probe: a warm-up would only queue
         # requests.
         if warm and self.args.warmup and probe_seconds < 0.5:
-            wrk(port, path, max(self.args.connections), self.args.warmup)
+            wrk(port, path, max(self.args.connections), self.args.warmup, headers)
         for connections in self.args.connections:
             if server is not None:
                 self.settle(server)
-            data = wrk(port, path, connections, self.args.seconds)
+            data = wrk(port, path, connections, self.args.seconds, headers)
             seconds = data["duration_us"] / 1e6
             errors = sum(
                 data[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")
@@ -768,15 +777,17 @@ def commit():
 def table(bench, ceilings):
     """The per-target table; ratios against the ceilings at the same number of connections."""
     header = (
-        f"{'target':<28} {'mode':<17} {'conn':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'target':<28} {'mode':<18} {'conn':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'non-2xx':>7} {'errors':>6} {'SQL':>4} {'bytes':>9} {'÷nginx':>7} {'÷bare':>7}"
     )
     lines = [header, "-" * len(header)]
     for r in bench.results:
-        nginx_static = ceilings.get(("nginx", r.connections))
+        # Rows asked with gzip against the saved article's .gz, the others against the page.
+        encoding = next((e for e in ENCODINGS if e and e in r.mode), "")
+        nginx_static = ceilings.get(("nginx" + encoding, r.connections))
         bare = ceilings.get(("bare", r.connections))
         lines.append(
-            f"{r.target:<28.28} {r.mode:<17} {r.connections:>4} {r.rps:>8,.0f} "
+            f"{r.target:<28.28} {r.mode:<18} {r.connections:>4} {r.rps:>8,.0f} "
             f"{milliseconds(r.p50_ms):>8} {milliseconds(r.p99_ms):>8} {r.non_2xx:>7} "
             f"{r.errors:>6} {'' if r.sql is None else r.sql:>4} "
             f"{'' if r.bytes is None else f'{r.bytes:,}':>9} "
@@ -820,15 +831,15 @@ def verdicts(bench, ceilings, webhook_result, webhook_problems, middleware):
             )
         # Each page through the edge against nginx serving the same bytes from a file: what
         # proxying and caching cost, not the size of the page.
-        for target, kind in STATIC_CEILING.items():
-            r = bench.best(target, "edge", connections)
-            static = ceilings.get((kind, connections))
+        for (target, kind), encoding in itertools.product(STATIC_CEILING.items(), ENCODINGS):
+            r = bench.best(target, "edge" + encoding, connections)
+            static = ceilings.get((kind + encoding, connections))
             if r is None or static is None:
                 continue
             share = r.rps / static.rps
             check(
-                f"{target} behind the shipped nginx ≥ 70% of nginx serving its saved copy, "
-                f"p99 ≤ 2×, c{connections}",
+                f"{target}{encoding} behind the shipped nginx ≥ 70% of nginx serving its saved "
+                f"copy, p99 ≤ 2×, c{connections}",
                 share >= 0.70 and r.p99_ms <= 2 * static.p99_ms,
                 f"{share:.1%}, p99 {r.p99_ms:.1f} ms vs {static.p99_ms:.1f} ms",
             )
@@ -1053,6 +1064,7 @@ def run(args, workdir, cleanup):
     search_seconds, pictures = site.search_seconds, site.pictures
     rendition_seconds = site.rendition_seconds
     import django
+    from django.utils.text import compress_string
 
     from bench import seed, webhook
 
@@ -1077,6 +1089,8 @@ def run(args, workdir, cleanup):
         if target == "article" or target in paths:
             _, _, response = count_queries(browser, targets.paths[target], cached=False)
             (www / f"{target}.html").write_bytes(response.content)
+            # What the app sends browsers (newsroom.page_cache), for nginx's gzip_static.
+            (www / f"{target}.html.gz").write_bytes(compress_string(response.content))
             saved[target] = f"/{target}.html"
     deep_path = targets.paths[f"home page {targets.deep_page}"]
     deep_sql, deep_plan = explain(cold_queries(browser, deep_path))
@@ -1106,12 +1120,15 @@ def run(args, workdir, cleanup):
             if best is None or r.rps > best.rps:
                 ceilings[(kind, r.connections)] = r
 
-    def static_ceiling(mode):
+    def static_ceiling(encoding, again):
         for target, path in saved.items():
+            mode = "static" + encoding + again
             say(f"Ceiling (a): nginx serving the saved {target} page as a static file ({mode})")
             ceiling(
-                STATIC_CEILING[target],
-                bench.measure(static_port, STATIC_TARGET[target], mode, path),
+                STATIC_CEILING[target] + encoding,
+                bench.measure(
+                    static_port, STATIC_TARGET[target], mode, path, headers=ENCODINGS[encoding]
+                ),
             )
 
     # Uncached: every request misses the app's page cache.
@@ -1185,13 +1202,18 @@ def run(args, workdir, cleanup):
 
     # Ceiling (a) against the edge: nginx serving the page from a file, then the shipped
     # configuration in front of the cached gunicorn (anonymous pages cached at the edge).
-    for again in ROUNDS:
-        static_ceiling("static" + again)
+    for again, encoding in itertools.product(ROUNDS, ENCODINGS):
+        static_ceiling(encoding, again)
         say("The shipped nginx configuration in front (anonymous pages cached at the edge)")
         for target in STATIC_CEILING:
             if target in paths:
                 bench.measure(
-                    edge_port, target, "edge" + again, paths[target], server=cached_server
+                    edge_port,
+                    target,
+                    "edge" + encoding + again,
+                    paths[target],
+                    server=cached_server,
+                    headers=ENCODINGS[encoding],
                 )
     edge_log = proxy.directory / "log" / "newsroom.access.log"
     edge_hits = edge_misses = None
@@ -1248,15 +1270,18 @@ def run(args, workdir, cleanup):
     out.append(table(bench, ceilings))
     out.append("")
     out.append(
-        "÷nginx: req/s over nginx serving the saved article page (ceiling a); ÷bare: over the "
-        "bare view through the project's middleware (ceiling b), at the same connections."
+        "÷nginx: req/s over nginx serving the saved article page (ceiling a; for the rows "
+        "asked with gzip, its .gz); ÷bare: over the bare view through the project's middleware "
+        "(ceiling b), at the same connections."
     )
     for c in args.connections:
-        for target, kind in STATIC_CEILING.items():
-            edge, static = bench.best(target, "edge", c), ceilings.get((kind, c))
+        for (target, kind), encoding in itertools.product(STATIC_CEILING.items(), ENCODINGS):
+            edge = bench.best(target, "edge" + encoding, c)
+            static = ceilings.get((kind + encoding, c))
             if edge is not None and static is not None:
+                asked = "as browsers ask (gzip)" if encoding else "without gzip"
                 out.append(
-                    f"Edge, c{c}: the {target} page through the shipped nginx serves "
+                    f"Edge, c{c}: the {target} page through the shipped nginx, {asked}, serves "
                     f"{percent(ratio(edge.rps, static.rps))} of what nginx serves from its saved "
                     f"copy ({static.bytes:,} bytes)."
                 )

@@ -238,11 +238,13 @@ http {{
     if static_port:
         lines.append(f"""    # The ceiling: a saved copy of the article page, as a static file, served as fast as
     # nginx serves a file: no access log, and its descriptor kept open between requests (as
-    # the shipped site keeps those of its cache files).
+    # the shipped site keeps those of its cache files). To a browser that accepts gzip, the
+    # copy's .gz beside it, as it is.
     server {{
         listen 127.0.0.1:{static_port};
         root {static_root};
         open_file_cache max=1000 inactive=1m;
+        gzip_static on;
     }}
 """)
     if site_file:
