@@ -21,9 +21,9 @@ may hold the page for a short while, and they may go on serving it while the sit
   holds nothing of one reader's, so compressing it reveals nothing (BREACH needs a secret in
   the page).
 - A page is stored as its generation, its expiry, its headers, its body and its gzipped body
-  (not a pickled response), and with Redis each process also keeps the pages it served last in its own memory
-  (`PAGE_CACHE_PROCESS_BYTES`, least recently served out first) and serves them with no Redis
-  read at all. It may, because Redis tells it at once when the generation key changes
+  (not a pickled response), and with Redis each process also keeps the pages it served last
+  in its own memory (`PAGE_CACHE_PROCESS_BYTES`, least recently served out first) and serves
+  them with no Redis read at all. It may, because Redis tells it at once when the generation key changes
   (newsroom.redis_cache.KeyWatch: client-side caching's broadcast mode, on a connection each
   process opens after gunicorn forks it): a purge on any app server, the key deleted, expired
   or evicted, Redis flushed, restarted or out of reach all make the process forget its
@@ -387,9 +387,9 @@ def _stored(generation, expires, response, compress):
     return (generation, expires, tuple(response.items()), body, compressed)
 
 
-def _compressed_once(request, cache, epoch, key, entry):
-    """`entry`, with its gzipped body made and stored now if this reader is the first who
-    accepts gzip since the page was stored."""
+def _compressed_once(request, cache, key, entry):
+    """`entry`, or a new one with its gzipped body, made and stored in `cache` now, if this
+    reader is the first who accepts gzip since the page was stored."""
     generation, expires, headers, body, compressed = entry
     if compressed is not None or not _accepts_gzip(request):
         return entry
@@ -397,8 +397,6 @@ def _compressed_once(request, cache, epoch, key, entry):
     seconds = math.floor(expires - time.time())
     if seconds > 0:
         cache.set(key, entry, seconds)
-        if epoch is not None:
-            _process_pages.keep(epoch, key, entry)
     return entry
 
 
@@ -446,7 +444,9 @@ def page_cache_middleware(get_response):
         if epoch is not None:
             entry = _process_pages.get(epoch, key)
             if entry is not None:
-                entry = _compressed_once(request, cache, epoch, key, entry)
+                kept, entry = entry, _compressed_once(request, cache, key, entry)
+                if entry is not kept:
+                    _process_pages.keep(epoch, key, entry)
                 return _send_stored(request, entry)
 
         found = cache.get_many([GENERATION, NEXT_CHANGE, key])
@@ -457,9 +457,9 @@ def page_cache_middleware(get_response):
         entry = found.get(key)
         # (An entry of another form, from an earlier version of the site, is not served.)
         if isinstance(entry, tuple) and len(entry) == 5 and entry[0] == generation:
+            entry = _compressed_once(request, cache, key, entry)
             if epoch is not None:
                 _process_pages.keep(epoch, key, entry)
-            entry = _compressed_once(request, cache, epoch, key, entry)
             return _send_stored(request, entry)
 
         response = get_response(request)

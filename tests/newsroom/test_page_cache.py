@@ -580,6 +580,23 @@ def test_the_gzipped_page_is_kept_in_process_memory_and_in_redis(
         assert gzip.decompress(response.content) == plain.content
 
 
+def test_a_page_in_process_memory_is_gzipped_once_for_the_first_who_accepts_it(
+    client, story, in_redis, redis_reads, compressions
+):
+    url = story.get_absolute_url()
+    plain = client.get(url)
+    first = client.get(url, headers=GZIP)
+    again = client.get(url, headers=GZIP)
+    assert len(redis_reads) == 1 and len(compressions) == 1
+    # Written back to Redis too: another process finds the gzipped copy made.
+    page_cache._process_pages._forget()
+    elsewhere = client.get(url, headers=GZIP)
+
+    assert len(redis_reads) == 2 and len(compressions) == 1
+    assert first.content == again.content == elsewhere.content
+    assert gzip.decompress(elsewhere.content) == plain.content
+
+
 def test_a_reader_whose_copy_is_current_gets_not_modified_from_process_memory(
     client, story, in_redis, redis_reads
 ):
