@@ -23,7 +23,8 @@ may hold the page for a short while, and they may go on serving it while the sit
 - A page is stored as its generation, its expiry, its headers, its body and its gzipped body
   (not a pickled response), and with Redis each process also keeps the pages it served last
   in its own memory (`PAGE_CACHE_PROCESS_BYTES`, least recently served out first) and serves
-  them with no Redis read at all. It may, because Redis tells it at once when the generation key changes
+  them with no Redis read at all. It may, because Redis tells it at once when the generation
+  key changes
   (newsroom.redis_cache.KeyWatch: client-side caching's broadcast mode, on a connection each
   process opens after gunicorn forks it): a purge on any app server, the key deleted, expired
   or evicted, Redis flushed, restarted or out of reach all make the process forget its
@@ -387,11 +388,11 @@ def _stored(generation, expires, response, compress):
     return (generation, expires, tuple(response.items()), body, compressed)
 
 
-def _compressed_once(request, cache, key, entry):
+def _compressed_once(gzip, cache, key, entry):
     """`entry`, or a new one with its gzipped body, made and stored in `cache` now, if this
-    reader is the first who accepts gzip since the page was stored."""
+    reader is the first who accepts gzip (`gzip`) since the page was stored."""
     generation, expires, headers, body, compressed = entry
-    if compressed is not None or not _accepts_gzip(request):
+    if compressed is not None or not gzip:
         return entry
     entry = (generation, expires, headers, body, _compress(body))
     seconds = math.floor(expires - time.time())
@@ -400,11 +401,11 @@ def _compressed_once(request, cache, key, entry):
     return entry
 
 
-def _send_compressed(request, response, compressed):
-    """Sends `compressed` instead of the body when there is one and the reader accepts gzip;
-    its ETag becomes weak, as Django's GZipMiddleware makes it (the same page, another
+def _send_compressed(gzip, response, compressed):
+    """Sends `compressed` instead of the body when there is one and the reader accepts gzip
+    (`gzip`); its ETag becomes weak, as Django's GZipMiddleware makes it (the same page, another
     encoding)."""
-    if compressed and _accepts_gzip(request):
+    if compressed and gzip:
         response.content = compressed
         response["Content-Length"] = str(len(compressed))
         response["Content-Encoding"] = "gzip"
@@ -412,10 +413,10 @@ def _send_compressed(request, response, compressed):
             response["ETag"] = "W/" + response["ETag"]
 
 
-def _send_stored(request, entry):
+def _send_stored(request, entry, gzip):
     _, expires, headers, body, compressed = entry
     response = HttpResponse(body, headers=dict(headers))
-    _send_compressed(request, response, compressed)
+    _send_compressed(gzip, response, compressed)
     return _send_shared(request, response, max(math.floor(expires - time.time()), 0))
 
 
@@ -439,15 +440,16 @@ def page_cache_middleware(get_response):
             return _update_marker(request, response)
 
         key = page_key(request)
+        gzip = _accepts_gzip(request)
         cache = pages()
         epoch = _process_epoch(cache)
         if epoch is not None:
             entry = _process_pages.get(epoch, key)
             if entry is not None:
-                kept, entry = entry, _compressed_once(request, cache, key, entry)
+                kept, entry = entry, _compressed_once(gzip, cache, key, entry)
                 if entry is not kept:
                     _process_pages.keep(epoch, key, entry)
-                return _send_stored(request, entry)
+                return _send_stored(request, entry, gzip)
 
         found = cache.get_many([GENERATION, NEXT_CHANGE, key])
         generation = _generation(found)
@@ -457,10 +459,10 @@ def page_cache_middleware(get_response):
         entry = found.get(key)
         # (An entry of another form, from an earlier version of the site, is not served.)
         if isinstance(entry, tuple) and len(entry) == 5 and entry[0] == generation:
-            entry = _compressed_once(request, cache, key, entry)
+            entry = _compressed_once(gzip, cache, key, entry)
             if epoch is not None:
                 _process_pages.keep(epoch, key, entry)
-            return _send_stored(request, entry)
+            return _send_stored(request, entry, gzip)
 
         response = get_response(request)
         _without_vary_accept_language(response)
@@ -474,13 +476,11 @@ def page_cache_middleware(get_response):
                 response.content = response.content
                 # Stored under the generation read before rendering: a purge that happened
                 # meanwhile retires this entry too.
-                entry = _stored(
-                    generation, time.time() + seconds, response, compress=_accepts_gzip(request)
-                )
+                entry = _stored(generation, time.time() + seconds, response, compress=gzip)
                 cache.set(key, entry, seconds)
                 if epoch is not None:
                     _process_pages.keep(epoch, key, entry)
-                _send_compressed(request, response, entry[4])
+                _send_compressed(gzip, response, entry[4])
             response = _send_shared(request, response, seconds)
         return _update_marker(request, response)
 
