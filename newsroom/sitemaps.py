@@ -15,9 +15,10 @@ from datetime import timedelta
 
 from django.contrib.sitemaps import Sitemap
 from django.core.paginator import Paginator
-from django.db.models import BigIntegerField, F, Max, OuterRef, Q, Subquery
+from django.db.models import BigIntegerField, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from .models import Article, Author, Correction, Filing, Page, Region, Section, Tag
 from .models.listings import KIND_OF
@@ -149,7 +150,24 @@ def _alternates(article, editions, origin):
     return alternates
 
 
-class ListingSitemap(Sitemap):
+class ReadOnce(Sitemap):
+    """A sitemap of a few dozen items, read once per request: the index counts them and dates
+    them by the latest of the same rows, where Django's `get_latest_lastmod` reads `items()`
+    again. (The views make an instance per request, so nothing read outlives it.)"""
+
+    def rows(self):
+        """The items, as a queryset."""
+        raise NotImplementedError
+
+    @cached_property
+    def _read(self):
+        return list(self.rows())
+
+    def items(self):
+        return self._read
+
+
+class ListingSitemap(ReadOnce):
     """The pages of the regions, tags or authors (`model`) that have published stories, in
     every language, dated by their latest story. Those stories are found through their filings
     (newsroom.models.listings): each item's latest is the first of an index
@@ -162,7 +180,7 @@ class ListingSitemap(Sitemap):
     alternates = True
     x_default = True
 
-    def items(self):
+    def rows(self):
         return (
             self.model.objects.annotate(last_published=self.last_published())
             .filter(last_published__isnull=False)
@@ -186,14 +204,6 @@ class ListingSitemap(Sitemap):
 
     def lastmod(self, item):
         return item.last_published
-
-    def get_latest_lastmod(self):
-        return (
-            self.items()
-            .order_by(F("last_published").desc())
-            .values_list("last_published", flat=True)
-            .first()
-        )
 
 
 class SectionSitemap(ListingSitemap):
@@ -220,21 +230,18 @@ class AuthorSitemap(ListingSitemap):
     model = Author
 
 
-class PageSitemap(Sitemap):
+class PageSitemap(ReadOnce):
     """The static pages (about, contact, terms…), in every language."""
 
     i18n = True
     alternates = True
     x_default = True
 
-    def items(self):
+    def rows(self):
         return Page.objects.only("slug", "updated_at").order_by("pk")
 
     def lastmod(self, page):
         return page.updated_at
-
-    def get_latest_lastmod(self):
-        return Page.objects.aggregate(latest=Max("updated_at"))["latest"]
 
 
 class NewsSitemap(Sitemap):
