@@ -13,10 +13,11 @@ what `Sitemap` keeps on itself while rendering (`latest_lastmod`) is never share
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.core.paginator import Paginator
-from django.db.models import BigIntegerField, Max, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -207,15 +208,33 @@ class ListingSitemap(ReadOnce):
 
 
 class SectionSitemap(ListingSitemap):
-    """The sections' pages: a section is a column of the story itself, not filed."""
+    """The sections' pages. A section is a column of the story itself, not filed: its latest
+    story is the latest of each language's, each the first entry of an index
+    (`newsroom_article_section_idx`: section, language, status, newest first). An aggregate
+    over the stories read every story's entry (82 ms at 100,000 stories); one look-up across
+    the languages walked the whole archive for a section with no story yet (165 ms)."""
 
     model = Section
 
     def last_published(self):
-        published = Q(
-            articles__status=Article.Status.PUBLISHED, articles__published_at__lte=timezone.now()
-        )
-        return Max("articles__published_at", filter=published)
+        latest = [
+            Subquery(
+                Article.objects.filter(
+                    section=OuterRef("pk"),
+                    language=code,
+                    status=Article.Status.PUBLISHED,
+                    published_at__lte=timezone.now(),
+                )
+                .order_by("-published_at")
+                .values("published_at")[:1]
+            )
+            for code, _name in settings.LANGUAGES
+        ]
+        if len(latest) == 1:
+            return latest[0]
+        # SQLite's MAX() is NULL if any argument is: each language's latest falls back on the
+        # others'.
+        return Greatest(*(Coalesce(*latest[i:], *latest[:i]) for i in range(len(latest))))
 
 
 class RegionSitemap(ListingSitemap):

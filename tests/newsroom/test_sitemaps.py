@@ -93,6 +93,12 @@ def test_index_dates_each_listing_by_its_latest_story_and_the_pages_by_their_lat
             authors=[author],
         )
     latest = now - timedelta(days=2)
+    # a section's latest story may be in any language, and a section may have none
+    culture = SectionFactory(slug="culture", name="Culture")
+    SectionFactory(slug="empty", name="Nothing here yet")
+    russian = ArticleFactory(
+        section=culture, language="ru", published_at=now - timedelta(days=1), authors=[author]
+    )
     # neither a story due tomorrow nor a draft dates anything yet
     ArticleFactory(published_at=now + timedelta(days=1), regions=[region], tags=[tag])
     ArticleFactory(status=Article.Status.DRAFT, published_at=None, regions=[region], tags=[tag])
@@ -107,10 +113,25 @@ def test_index_dates_each_listing_by_its_latest_story_and_the_pages_by_their_lat
         ).text
         for entry in root.findall("sm:sitemap", NS)
     }
-    for kind in ("sections", "regions", "tags", "authors"):
+    for kind, when in [
+        ("regions", latest),
+        ("tags", latest),
+        ("authors", russian.published_at),
+        ("sections", russian.published_at),
+    ]:
         assert lastmods[f"{kind}.xml"].startswith(
-            timezone.localtime(latest).strftime("%Y-%m-%dT%H:%M:%S")
+            timezone.localtime(when).strftime("%Y-%m-%dT%H:%M:%S")
         ), kind
+    sections = urls(client, "/sitemap-sections.xml")
+    assert {location.removeprefix(ORIGIN) for location in sections} == {
+        "/section/politics/",
+        "/ru/section/politics/",
+        "/section/culture/",
+        "/ru/section/culture/",
+    }
+    assert sections[f"{ORIGIN}/section/culture/"]["lastmod"] == (
+        timezone.localdate(russian.published_at).isoformat()
+    )
     assert lastmods["pages.xml"].startswith(
         timezone.localtime(page.updated_at).strftime("%Y-%m-%dT%H:%M:%S")
     )
