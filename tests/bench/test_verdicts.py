@@ -19,6 +19,11 @@ def run(target, mode, rps, p99_ms=3.0, connections=16):
     )
 
 
+def rounds(target, mode, figures):
+    """A run of `target` in `mode` each round, serving these req/s."""
+    return [run(target, mode + suffix, rps) for suffix, rps in zip(ROUNDS, figures)]
+
+
 def bench_of(results):
     bench = Bench(SimpleNamespace(connections=[16], targets=[]), cleanup=None, sampler=None)
     bench.deep_page = 88
@@ -74,13 +79,9 @@ def test_the_cached_article_is_judged_by_its_best_round_against_the_bare_view():
 
 
 def test_a_quiet_run_says_how_far_the_rounds_moved():
-    results = [
-        run("bare view (b)", "full stack" + suffix, rps)
-        for suffix, rps in zip(ROUNDS, (5_620, 5_878, 5_811))
-    ] + [
-        run("article", "edge" + suffix, rps)
-        for suffix, rps in zip(ROUNDS, (60_000, 61_000, 62_000))
-    ]
+    results = rounds("bare view (b)", "full stack", (5_620, 5_878, 5_811)) + rounds(
+        "article", "edge", (60_000, 61_000, 62_000)
+    )
 
     line = steadiness(bench_of(results))
 
@@ -90,14 +91,9 @@ def test_a_quiet_run_says_how_far_the_rounds_moved():
 
 
 def test_a_noisy_run_says_so_and_what_to_do():
-    results = [
-        run("nginx static (a)", "static gzip" + suffix, rps)
-        for suffix, rps in zip(ROUNDS, (49_718, 53_139, 45_363))
-    ] + [
-        # Without gzip, a set-up of its own: never counted with the gzip runs above.
-        run("nginx static (a)", "static" + suffix, rps)
-        for suffix, rps in zip(ROUNDS, (47_000, 47_000, 47_000))
-    ]
+    results = rounds("nginx static (a)", "static gzip", (49_718, 53_139, 45_363))
+    # Without gzip, a set-up of its own: never counted with the gzip runs above.
+    results += rounds("nginx static (a)", "static", (47_000, 47_000, 47_000))
 
     line = steadiness(bench_of(results))
 
